@@ -8,7 +8,7 @@ import typer
 from tuneguard import __version__
 from tuneguard.core import TuneguardError
 
-from . import catalog_cmd, doctor, ledger_cmd
+from . import catalog_cmd, doctor, ledger_cmd, report_cmd
 from .common import err_console
 
 app = typer.Typer(
@@ -36,6 +36,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 app.command()(doctor.doctor)
 app.command()(catalog_cmd.init)
 app.command()(catalog_cmd.clauses)
+app.command(name="report")(report_cmd.report)
 app.add_typer(ledger_cmd.app, name="ledger")
 
 
