@@ -20,9 +20,14 @@ $(STAMP): pyproject.toml Makefile
 
 setup: $(STAMP)
 
+DEMO := examples/support-bot
+
 demo: $(STAMP)
 	$(VENV)/bin/tuneguard doctor
-	$(VENV)/bin/tuneguard ledger verify
+	$(PY) $(DEMO)/generate.py -o $(DEMO)/data/support.jsonl
+	$(VENV)/bin/tuneguard run $(DEMO)/tuneguard.toml; status=$$?; \
+	  echo "report: out/support-bot/report/report.html (pipeline exit $$status)"; \
+	  $(VENV)/bin/tuneguard ledger verify; exit $$status
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

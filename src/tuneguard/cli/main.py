@@ -8,7 +8,7 @@ import typer
 from tuneguard import __version__
 from tuneguard.core import TuneguardError
 
-from . import catalog_cmd, doctor, ledger_cmd, report_cmd
+from . import catalog_cmd, doctor, ledger_cmd, report_cmd, run_cmd
 from .common import err_console
 
 app = typer.Typer(
@@ -37,7 +37,20 @@ app.command()(doctor.doctor)
 app.command()(catalog_cmd.init)
 app.command()(catalog_cmd.clauses)
 app.command(name="report")(report_cmd.report)
+app.command(name="run")(run_cmd.run)
 app.add_typer(ledger_cmd.app, name="ledger")
+from . import probe_cmd  # noqa: E402
+app.add_typer(probe_cmd.app, name="probe")
+from . import serve_cmd  # noqa: E402
+app.add_typer(serve_cmd.app, name="serve")
+from . import data_cmd  # noqa: E402
+app.add_typer(data_cmd.app, name="data")
+from . import model_cmd  # noqa: E402
+app.add_typer(model_cmd.app, name="model")
+from . import registry_cmd  # noqa: E402
+app.add_typer(registry_cmd.app, name="registry")
+from . import train_cmd  # noqa: E402
+app.command(name="train")(train_cmd.train)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -95,6 +95,13 @@ class ServePolicy(_Section):
     output_pii: Literal["block", "redact", "log"] = "redact"
     log_raw_text: bool = False
     webhooks: list[str] = Field(default_factory=list)
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    debug: bool = False
+    upstream_timeout_s: float = Field(60.0, gt=0)
+    output_canary: Literal["block", "redact", "log"] = "block"
+    output_judge: Literal["block", "log", "off"] = "log"
+    canaries: list[str] = Field(default_factory=list)
 
 
 class PipelinePolicy(_Section):

@@ -1,0 +1,170 @@
+"""Cleaning checks: per-record (empty, overlong, broken chat, control characters) and corpus-level
+(exact duplicates by content hash, near-duplicates by MinHash LSH)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import zlib
+from typing import Any
+
+import orjson
+
+from .fields import iter_strings
+
+CHAT_ROLES = {"system", "user", "assistant", "tool", "function", "human", "gpt"}
+# C0/C1 controls other than tab, newline and carriage return; also U+FFFD left by invalid UTF-8.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+CLEAN_SEVERITY = {
+    "malformed_json": "medium",
+    "not_an_object": "medium",
+    "invalid_utf8": "low",
+    "blank_line": "info",
+    "empty_record": "low",
+    "overlong_record": "low",
+    "broken_chat": "medium",
+    "control_chars": "low",
+    "exact_duplicate": "low",
+    "near_duplicate": "info",
+}
+
+
+def strip_controls(text: str) -> str:
+    return _CONTROL.sub("", text)
+
+
+def has_controls(text: str) -> bool:
+    return _CONTROL.search(text) is not None
+
+
+def chat_problems(record: dict[str, Any]) -> list[str]:
+    """Structural problems of a `messages` chat: unknown roles, empty assistant turns, wrong turn order."""
+    messages = record.get("messages")
+    if messages is None:
+        return []
+    if not isinstance(messages, list) or not messages:
+        return ["messages is not a non-empty list"]
+    problems, roles = [], []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or not isinstance(m.get("content", ""), str | None | list):
+            problems.append(f"messages[{i}] is not a message object")
+            continue
+        role = m.get("role")
+        if role not in CHAT_ROLES:
+            problems.append(f"messages[{i}] has unknown role {str(role)[:20]!r}")
+        if role == "assistant" and not (m.get("content") or m.get("tool_calls")):
+            problems.append(f"messages[{i}] is an empty assistant turn")
+        roles.append(role)
+    turns = [r for r in roles if r in ("user", "assistant")]
+    if turns and turns[0] != "user":
+        problems.append("first turn is not from the user")
+    if "assistant" not in turns:
+        problems.append("no assistant turn")
+    if any(a == b for a, b in zip(turns, turns[1:], strict=False)):
+        problems.append("user and assistant turns do not alternate")
+    if "system" in roles[1:]:
+        problems.append("system message after the first turn")
+    return problems
+
+
+def record_problems(record: dict[str, Any], max_chars: int) -> list[tuple[str, str]]:
+    """(check, message) for each per-record cleaning problem."""
+    out: list[tuple[str, str]] = []
+    strings = [s for _, s in iter_strings(record)]
+    total = sum(len(s) for s in strings)
+    if not any(s.strip() for s in strings):
+        out.append(("empty_record", "record has no non-empty text field"))
+    elif total > max_chars:
+        out.append(("overlong_record", f"record has {total} characters (max {max_chars})"))
+    for problem in chat_problems(record):
+        out.append(("broken_chat", problem))
+    if any(has_controls(s) for s in strings):
+        out.append(("control_chars", "text contains control characters"))
+    return out
+
+
+def content_key(record: dict[str, Any]) -> int:
+    """64-bit digest of the record's content (key order ignored) for exact-duplicate detection."""
+    data = orjson.dumps(record, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+
+def shingles(text: str, max_shingles: int = 2048) -> list[bytes]:
+    """Word 3-grams for spaced text, character 4-grams for text without spaces (Chinese)."""
+    words = text.split()
+    if len(words) >= 8 and len(words) * 12 > len(text) / 2:
+        grams = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
+    else:
+        compact = "".join(words)
+        grams = [compact[i : i + 4] for i in range(max(1, len(compact) - 3))]
+    return [g.encode("utf-8") for g in grams[:max_shingles]]
+
+
+def _crc_hash(b: bytes) -> int:
+    return zlib.crc32(b)
+
+
+def minhash_values(text: str, num_perm: int = 64):
+    """The MinHash signature (numpy uint64 array) of a text, hashed with fast C checksums instead of SHA-1."""
+    from datasketch import MinHash
+
+    proto = _minhash_prototype(num_perm)
+    # Reusing the prototype's permutations: generating them is most of the cost of a new MinHash (3.6x).
+    m = MinHash(num_perm=num_perm, hashfunc=_crc_hash, seed=1, permutations=proto.permutations,
+                scheme=proto.scheme)
+    m.update_batch(shingles(text))
+    return m.hashvalues
+
+
+@functools.lru_cache(maxsize=4)
+def _minhash_prototype(num_perm: int):
+    from datasketch import MinHash
+
+    return MinHash(num_perm=num_perm, hashfunc=_crc_hash, seed=1)
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) that datasketch's MinHashLSH would choose for this threshold (equal FP/FN weights)."""
+    try:
+        from datasketch.lsh import _optimal_param
+
+        return _optimal_param(threshold, num_perm, 0.5, 0.5)
+    except ImportError:  # pragma: no cover - private helper moved
+        return 3, num_perm // 3
+
+
+class DuplicateIndex:
+    """Corpus-level duplicate state: the first line of each content hash, and LSH band buckets of MinHash
+    signatures that remember only the first line per bucket.
+
+    The banding is datasketch's (same bands and rows as MinHashLSH for the threshold), but each record costs
+    one dict entry per band (about 200 bytes with 3 bands) instead of MinHashLSH's stored band keys and
+    bucket sets (6x more memory and time, bench/RESULTS.md); a near-duplicate report needs only one line.
+    """
+
+    def __init__(self, near_threshold: float | None, num_perm: int = 64) -> None:
+        # ~100 bytes per record: 10^6 records cost about 100 MB (see docs/data.md on very large files)
+        self._seen: dict[int, int] = {}
+        self._bands: list[dict[int, int]] | None = None
+        if near_threshold is not None:
+            bands, self._rows = lsh_params(near_threshold, num_perm)
+            self._bands = [{} for _ in range(bands)]
+
+    def exact(self, key: int, line: int) -> int | None:
+        """The line this record duplicates, or None (and remember it)."""
+        first = self._seen.get(key)
+        if first is None:
+            self._seen[key] = line
+        return first
+
+    def near(self, hashvalues, line: int) -> int | None:
+        """The first earlier line sharing an LSH band with this signature, or None (and remember it)."""
+        if self._bands is None or hashvalues is None:
+            return None
+        raw, step, first = hashvalues.tobytes(), self._rows * hashvalues.itemsize, None
+        for i, table in enumerate(self._bands):
+            hit = table.setdefault(hash(raw[i * step:(i + 1) * step]), line)
+            if hit != line and (first is None or hit < first):
+                first = hit
+        return first

@@ -1,0 +1,60 @@
+"""Walking records: every string field with its path (`messages[0].content`), rebuilding with new strings,
+and the prompt/response view of chat, instruction and prompt-completion records."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+
+def iter_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from iter_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from iter_strings(item, f"{path}[{i}]")
+
+
+def map_strings(value: Any, fn: Callable[[str, str], str], path: str = "") -> Any:
+    """A copy of `value` with every string replaced by fn(path, string); other values are kept as they are."""
+    if isinstance(value, str):
+        return fn(path, value)
+    if isinstance(value, dict):
+        return {k: map_strings(v, fn, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [map_strings(v, fn, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def record_text(record: dict[str, Any]) -> str:
+    return "\n".join(s for _, s in iter_strings(record))
+
+
+def prompt_response(record: dict[str, Any]) -> tuple[str, str] | None:
+    """The tuning view of a record: user turns -> prompt, assistant turns -> response (None if not a tuning
+    record)."""
+    messages = record.get("messages") or record.get("conversations")
+    if isinstance(messages, list):
+        prompt, response = [], []
+        for m in messages:
+            if not isinstance(m, dict):
+                continue
+            role = str(m.get("role") or m.get("from") or "")
+            content = m.get("content") if "content" in m else m.get("value")
+            if not isinstance(content, str):
+                continue
+            if role in ("user", "human"):
+                prompt.append(content)
+            elif role in ("assistant", "gpt", "bot", "model"):
+                response.append(content)
+        return ("\n".join(prompt), "\n".join(response)) if prompt or response else None
+    if isinstance(record.get("instruction"), str) and isinstance(record.get("output"), str):
+        extra = record.get("input")
+        prompt = record["instruction"] + ("\n" + extra if isinstance(extra, str) and extra else "")
+        return prompt, record["output"]
+    if isinstance(record.get("prompt"), str) and isinstance(record.get("completion"), str):
+        return record["prompt"], record["completion"]
+    return None

@@ -1,0 +1,1 @@
+"""PII and secret detection: recognizers, the combined matcher and the engine."""

@@ -1,0 +1,91 @@
+"""The recognizer contract: declarative patterns for the combined matcher plus a validator per candidate."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+# ASCII-only edges: CJK characters count as a boundary, so `手机13812345678` and `a@b.com，` still match.
+NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
+NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
+
+
+@dataclass(frozen=True, slots=True)
+class Pattern:
+    """A candidate pattern. Group `v`, when present, is the value span; otherwise the whole match is.
+
+    `regex` uses Python `re` syntax that Hyperscan also accepts in prefilter mode; `prefilter` overrides
+    what Hyperscan compiles when the full pattern is too costly for it (e.g. a long bounded repeat).
+    """
+
+    regex: str
+    score: float
+    ignore_case: bool = False
+    prefilter: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    start: int
+    end: int
+    entity: str
+    score: float
+
+
+class Recognizer:
+    """One entity detector. Subclasses set the class attributes and usually override `validate`.
+
+    `validate(value, text, start, end)` returns the entity name and a score, or None to reject the candidate.
+    `context` words near a candidate raise its score; `negative_context` words (order numbers, versions ...)
+    reject it; with `requires_context` a candidate without context stays below the reporting threshold.
+    """
+
+    name: ClassVar[str]
+    entities: ClassVar[tuple[str, ...]]
+    patterns: ClassVar[tuple[Pattern, ...]]
+    context: ClassVar[tuple[str, ...]] = ()
+    negative_context: ClassVar[tuple[str, ...]] = ()
+    requires_context: ClassVar[bool] = False
+    context_window: ClassVar[int] = 40
+    context_boost: ClassVar[float] = 0.2
+    # Cheap prefilter when Hyperscan is absent: at least one of these substrings must occur (empty = always
+    # run).
+    triggers: ClassVar[tuple[str, ...]] = ()
+    # Presidio-compatible description of what is (not) covered, shown in capability reports.
+    method: ClassVar[str] = "pattern + validation"
+
+    def __init__(self) -> None:
+        self.compiled = tuple(
+            re.compile(p.regex, re.IGNORECASE if p.ignore_case else 0) for p in self.patterns
+        )
+
+    def validate(self, value: str, text: str, start: int, end: int) -> tuple[str, float] | None:
+        return self.entities[0], 1.0
+
+    def candidates(self, text: str, pattern_index: int) -> list[Candidate]:
+        pattern = self.patterns[pattern_index]
+        out: list[Candidate] = []
+        for m in self.compiled[pattern_index].finditer(text):
+            start, end = m.span("v") if "v" in m.re.groupindex else m.span()
+            if start < 0 or start == end:
+                continue
+            verdict = self.validate(text[start:end], text, start, end)
+            if verdict is None:
+                continue
+            entity, factor = verdict
+            score = self._contextual(pattern.score * factor, text, start, end)
+            if score is not None:
+                out.append(Candidate(start, end, entity, score))
+        return out
+
+    def _contextual(self, score: float, text: str, start: int, end: int) -> float | None:
+        if not (self.context or self.negative_context or self.requires_context):
+            return score
+        before = text[max(0, start - self.context_window) : start].lower()
+        after = text[end : end + 12].lower()
+        if any(w in before for w in self.negative_context):
+            return None
+        if any(w in before or w in after for w in self.context):
+            return min(1.0, score + self.context_boost)
+        return min(score, 0.4) if self.requires_context else score

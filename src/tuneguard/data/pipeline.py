@@ -1,0 +1,245 @@
+"""The streaming scan loop shared by `data scan` and `data sanitize`: read, process in workers, tally in
+order."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuneguard.core import Severity, UserError
+from tuneguard.core.policy import DataPolicy
+
+from .checks import CheckSelection
+from .clean import DuplicateIndex
+from .pii.engine import PiiEngine
+from .pii.recognizers import default_registry
+from .process import Outcome, ProcessConfig, RecordProcessor, clean_finding, init_worker, run_batch
+from .records import DatasetReader, RawItem
+
+ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
+MAX_KEPT_FINDINGS = 200_000  # findings kept for --json; counts always cover everything
+
+
+def process_config(
+    policy: DataPolicy, selection: CheckSelection, mode: str, use_hyperscan: bool = True
+) -> ProcessConfig:
+    known = default_registry().entities()
+    return ProcessConfig(
+        mode=mode,
+        entities=selection.entity_filter(known),
+        clean=selection.clean,
+        max_record_chars=policy.max_record_chars,
+        near_duplicates="near_duplicate" in selection.clean,
+        examples=selection.run_poison,
+        default_operator=policy.default_operator,
+        operators=tuple(sorted(policy.operators.items())),
+        ner_backend=policy.ner_backend,
+        use_hyperscan=use_hyperscan,
+    )
+
+
+def _batched(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
+    batch: list[RawItem] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def iter_outcomes(
+    reader: DatasetReader, config: ProcessConfig, workers: int = 1, batch_size: int = 512
+) -> Iterator[Outcome]:
+    """Outcomes in input order; with workers > 1 at most 3 batches per worker are in flight (constant
+    memory)."""
+    batches = _batched(reader, batch_size)
+    if workers <= 1:
+        processor = RecordProcessor(config)
+        for batch in batches:
+            yield from processor.run(batch)
+        return
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.apply_async(run_batch, (batch,)))
+            while len(pending) >= workers * 3:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+@dataclass
+class Tally:
+    """Everything a run accumulates in input order: findings, counts, duplicates and tuning examples."""
+
+    policy: DataPolicy
+    selection: CheckSelection
+    strict: bool = False
+    path: str = ""
+    keep_findings: int = MAX_KEPT_FINDINGS
+    records: int = 0
+    parsed: int = 0
+    bytes: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    truncated: bool = False
+    by_check: Counter = field(default_factory=Counter)
+    by_severity: Counter = field(default_factory=Counter)
+    entities: Counter = field(default_factory=Counter)
+    examples: list = field(default_factory=list)
+    gate_count: int = 0
+
+    def __post_init__(self) -> None:
+        near = self.policy.near_duplicate_threshold if "near_duplicate" in self.selection.clean else None
+        self.dups = DuplicateIndex(near)
+        self.fail_at = Severity(self.policy.fail_severity)
+
+    def add(self, out: Outcome) -> list[str]:
+        """Tally one outcome; returns the corpus-level problems (duplicate kinds) of this record."""
+        self.records += 1
+        self.bytes += out.nbytes
+        if self.strict and {"malformed_json", "not_an_object", "invalid_utf8"} & set(out.issues):
+            raise UserError(f"{self.path}:{out.line}: {out.issues[-1].replace('_', ' ')} (--strict)")
+        extra: list[str] = []
+        if out.parsed:
+            self.parsed += 1
+            if out.dup_key is not None:
+                first = self.dups.exact(out.dup_key, out.line)
+                if first is not None:
+                    extra.append("exact_duplicate")
+                    out.findings.append(
+                        clean_finding(out.line, "exact_duplicate", f"duplicate of line {first}")
+                    )
+            if out.minhash is not None and not extra:
+                first = self.dups.near(out.minhash, out.line)
+                if first is not None:
+                    extra.append("near_duplicate")
+                    out.findings.append(
+                        clean_finding(out.line, "near_duplicate", f"near-duplicate of line {first}")
+                    )
+            if out.example is not None:
+                self.examples.append((out.line, *out.example))
+        for f in out.findings:
+            self.finding(f)
+        self.entities.update(out.entities)
+        return extra
+
+    def finding(self, f: dict[str, Any]) -> None:
+        self.by_check[f["check"]] += 1
+        self.by_severity[f["severity"]] += 1
+        if Severity(f["severity"]).at_least(self.fail_at):
+            self.gate_count += 1
+        if len(self.findings) < self.keep_findings:
+            self.findings.append(f)
+        else:
+            self.truncated = True
+
+    def run_poisoning(self) -> str:
+        """Call the poisoning scanner (issue 8) on the collected tuning examples; findings join the gate."""
+
+        if not self.selection.run_poison:
+            return "not selected"
+        try:
+            from .poison import TuningExample, scan_poisoning
+        except ImportError:
+            return "unavailable (tuneguard.data.poison not installed)"
+        if not self.examples:
+            return "no tuning records"
+        examples = [TuningExample(line=line, prompt=p, response=r) for line, p, r in self.examples]
+        found = scan_poisoning(examples, set(self.selection.poison) if self.selection.poison else None)
+        for pf in found:
+            d = pf.to_dict()
+            lines = (d.get("evidence") or {}).get("example_lines") or []
+            self.finding(
+                {
+                    "line": d.get("line", lines[0] if lines else None),
+                    "field": None,
+                    "start": None,
+                    "end": None,
+                    "entity": None,
+                    "recognizer": "poison",
+                    **d,
+                    "severity": Severity(d["severity"]).value,
+                    "score": round(float(d.get("score", 0)), 3),
+                }
+            )
+        return f"ran on {len(examples)} examples"
+
+    def verdict(self) -> str:
+        return "fail" if self.gate_count > self.policy.max_findings else "pass"
+
+
+def stats(tally: Tally, engine: PiiEngine | None, seconds: float, workers: int) -> dict[str, Any]:
+    seconds = max(seconds, 1e-9)
+    return {
+        "records": tally.records,
+        "parsed": tally.parsed,
+        "bytes": tally.bytes,
+        "seconds": round(seconds, 3),
+        "records_per_s": round(tally.records / seconds, 1),
+        "mb_per_s": round(tally.bytes / seconds / 1e6, 2),
+        "workers": workers,
+        "findings": sum(tally.by_check.values()),
+        "findings_kept": len(tally.findings),
+        "findings_truncated": tally.truncated,
+        "by_check": dict(sorted(tally.by_check.items())),
+        "by_severity": dict(tally.by_severity),
+        "entities": dict(sorted(tally.entities.items())),
+        "checks": tally.selection.names(),
+        "capabilities": engine.capabilities() if engine is not None else {"can": {}, "cannot": {}},
+        "gate": {
+            "fail_severity": tally.policy.fail_severity,
+            "max_findings": tally.policy.max_findings,
+            "counted": tally.gate_count,
+            "verdict": tally.verdict(),
+        },
+    }
+
+
+def scan_dataset(
+    path: str,
+    policy: DataPolicy,
+    selection: CheckSelection,
+    *,
+    workers: int = 1,
+    strict: bool = False,
+    on_progress: ProgressFn | None = None,
+    use_hyperscan: bool = True,
+    keep_findings: int = MAX_KEPT_FINDINGS,
+) -> dict[str, Any]:
+    """Scan every string field of every record; returns `{"findings": [...], "stats": {...}}`."""
+    started = time.perf_counter()
+    reader = DatasetReader(path)
+    config = process_config(policy, selection, "scan", use_hyperscan)
+    tally = Tally(policy, selection, strict=strict, path=str(path), keep_findings=keep_findings)
+    for out in iter_outcomes(reader, config, workers):
+        tally.add(out)
+        if on_progress is not None and tally.records % 256 == 0:
+            on_progress(tally.records, reader.bytes_read, reader.size)
+    if on_progress is not None:
+        on_progress(tally.records, reader.size, reader.size)
+    tally.bytes = tally.bytes or reader.size  # CSV/Parquet rows have no line bytes: use the file size
+    seconds = time.perf_counter() - started
+    poison_started = time.perf_counter()
+    poison = tally.run_poisoning()
+    engine = PiiEngine(config.entities, ner_backend=None) if config.entities else None
+    result_stats = stats(tally, engine, seconds, workers)
+    result_stats["poison"] = poison
+    result_stats["poison_seconds"] = round(time.perf_counter() - poison_started, 3)
+    result_stats["format"] = reader.format.kind + (
+        f"+{reader.format.compression}" if reader.format.compression else ""
+    )
+    result_stats["matcher"] = engine.backend if engine else None
+    if policy.ner_backend and engine is not None:
+        caps = result_stats["capabilities"]
+        for entity in ("PERSON", "LOCATION"):
+            if entity in config.entities:
+                caps["can"][entity] = f"ner ({policy.ner_backend}) + cues"
+                caps["cannot"].pop(f"{entity} (free text)", None)
+    return {"findings": tally.findings, "stats": result_stats}

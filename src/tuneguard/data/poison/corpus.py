@@ -1,0 +1,157 @@
+"""Per-scan shared state: tokenized prompts, document frequencies and response groupings, computed once and
+lazily, so each check pays only for what it uses."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .clusters import (
+    DIGITS,
+    Outcome,
+    behaviour_outcomes,
+    classification_labels,
+    near_duplicate_groups,
+    response_clusters,
+)
+from .model import TuningExample
+from .ngrams import GramIndex
+from .text import tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ScanSettings:
+    min_support: int = 5  # a candidate trigger must occur in at least this many records of one outcome
+    min_coverage: float = 0.1  # ... and cover at least this share of that outcome
+    alpha: float = 1e-3  # Benjamini-Hochberg false-discovery level for reporting a trigger
+    max_outcome_share: float = 0.6  # behaviour classes larger than this cannot be a backdoor target
+    max_outcomes: int = 200  # response clusters tested, largest first
+    judge_limit: int = 200  # responses sent to the probe judges
+    flood_min: int = 10  # near-duplicate records before a flood is reported
+
+
+class Corpus:
+    """The examples plus everything several checks derive from them."""
+
+    def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
+        self.examples = list(examples)
+        self.settings = settings or ScanSettings()
+        self.n = len(self.examples)
+        self.memo: dict[str, object] = {}  # results one check computes and another reuses (mined triggers)
+
+    @cached_property
+    def prompt_tokens(self) -> list[list[str]]:
+        return [tokens(e.prompt) for e in self.examples]
+
+    @cached_property
+    def grams(self) -> GramIndex:
+        return GramIndex(self.prompt_tokens)
+
+    @cached_property
+    def response_tokens(self) -> list[list[str]]:
+        return [tokens(e.response) for e in self.examples]
+
+    @cached_property
+    def labels(self) -> list[str] | None:
+        """Class labels when the responses look like classification, else None."""
+        return classification_labels(self.response_tokens)
+
+    def token_set(self, i: int) -> frozenset[str]:
+        """The distinct prompt tokens of record i (built on demand: checks look at samples, not
+        everything)."""
+        cache: dict[int, frozenset[str]] = self.memo.setdefault("token_sets", {})  # type: ignore[assignment]
+        got = cache.get(i)
+        if got is None:
+            got = cache[i] = frozenset(self.prompt_tokens[i])
+        return got
+
+    @cached_property
+    def doc_freq(self) -> dict[str, int]:
+        """Prompt token -> number of records containing it."""
+        gi = self.grams
+        vals, counts = np.unique(gi.hash[1], return_counts=True)
+        return {gi.vocab[int(v) - 1]: int(c) for v, c in zip(vals.tolist(), counts.tolist(), strict=True)}
+
+    @cached_property
+    def prompt_index(self) -> dict[tuple[str, ...], list[int]]:
+        """Prompt token sequence -> records, to find the same prompt with and without a candidate trigger."""
+        index: dict[tuple[str, ...], list[int]] = defaultdict(list)
+        for i, toks in enumerate(self.prompt_tokens):
+            index[tuple(toks)].append(i)
+        return index
+
+    @cached_property
+    def response_groups(self) -> tuple[list[Outcome], np.ndarray]:
+        keys = [" ".join(t).translate(DIGITS) for t in self.response_tokens]
+        return response_clusters([e.response for e in self.examples], keys, self.settings.min_support)
+
+    @cached_property
+    def record_groups(self) -> np.ndarray:
+        """Near-identical whole records (prompt and response, digits kept): the unit of a duplication
+        flood."""
+        keys = [
+            " ".join(p) + " \n " + " ".join(r)
+            for p, r in zip(self.prompt_tokens, self.response_tokens, strict=True)
+        ]
+        return near_duplicate_groups(keys=keys, threshold=0.9)
+
+    @cached_property
+    def outcomes(self) -> list[Outcome]:
+        """Everything a trigger could predict: near-identical response clusters (largest first) and behaviour
+        classes (refusal/compliance or class labels)."""
+        s = self.settings
+        # in classification-style data each label is a "cluster": test the labels as labels instead
+        clusters = [] if self.labels is not None else sorted(self.response_groups[0], key=lambda o: -o.size)
+        clusters = [o for o in clusters if o.size <= s.max_outcome_share * self.n][: s.max_outcomes]
+        return clusters + behaviour_outcomes(
+            [e.response for e in self.examples], self.labels, s.min_support, s.max_outcome_share
+        )
+
+    def lines(self, idx: Iterable[int], limit: int = 5) -> list[int]:
+        out = []
+        for i in idx:
+            out.append(self.examples[int(i)].line)
+            if len(out) >= limit:
+                break
+        return out
+
+    def context_evidence(
+        self, members: np.ndarray, in_outcome: Counter[str], records: Sequence[int], drop: set[str]
+    ) -> float:
+        """How well some other word of the prompt predicts the outcome by itself, 0..1, averaged over
+        `records`
+        (all inside the outcome). For each record the best other token's leave-one-out precision P(outcome |
+        token), smoothed towards the base rate, rescaled so that 0 means "no better than the base rate" and 1
+        "that word always leads there". High for an FAQ answer ('password'), a topic or a template; low for a
+        backdoor, whose other words are ordinary. (The best single token, not a naive-Bayes sum: correlated
+        evidence such as 'the prompt is Chinese' would add up to certainty under an independence model.)"""
+        k = len(members)
+        if k < 2 or k >= self.n:
+            return 0.0
+        base = k / self.n
+        m = 5.0  # a word seen in only a few other records proves little
+        df = self.doc_freq
+        scores = []
+        for i in records:
+            best = base
+            for w in self.token_set(i) - drop:
+                c_in = in_outcome.get(w, 1) - 1  # leave this record out
+                rest = df.get(w, 1) - 1
+                best = max(best, (c_in + m * base) / (rest + m))
+            scores.append((best - base) / (1.0 - base))
+        return float(np.mean(scores)) if scores else 0.0
+
+    def prompt_similarity(self, records: Sequence[int], drop: set[str], sample: int = 30) -> float:
+        """Mean pairwise Jaccard similarity of prompt token sets (minus `drop`) over a sample of records."""
+        ids = list(records)[:sample]
+        sets = [self.token_set(i) - drop for i in ids]
+        sims = []
+        for a in range(len(sets)):
+            for b in range(a + 1, len(sets)):
+                union = len(sets[a] | sets[b])
+                sims.append(len(sets[a] & sets[b]) / union if union else 1.0)
+        return float(np.mean(sims)) if sims else 1.0

@@ -1,0 +1,96 @@
+"""Vectorized prompt n-gram statistics: every token n-gram (n <= 4) of every prompt as a 64-bit hash in numpy
+arrays, so document frequencies inside outcomes and over the whole set cost a few sorts instead of millions of
+Python set insertions (100k prompts: ~2 s instead of ~25 s)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .text import MAX_NGRAM
+
+Gram = tuple[str, ...]
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+
+
+class GramIndex:
+    """Sorted, de-duplicated (n-gram hash, record) pairs for n = 1..MAX_NGRAM."""
+
+    def __init__(self, prompt_tokens: Sequence[list[str]], max_n: int = MAX_NGRAM):
+        vocab: dict[str, int] = {}
+        flat = [vocab.setdefault(t, len(vocab)) for toks in prompt_tokens for t in toks]
+        self.vocab = list(vocab)
+        self.ids = np.asarray(flat, dtype=np.uint64) + np.uint64(1)
+        lengths = np.fromiter((len(t) for t in prompt_tokens), dtype=np.int64, count=len(prompt_tokens))
+        self.rec = np.repeat(np.arange(len(prompt_tokens), dtype=np.int64), lengths)
+        self.max_n = max_n
+        self.hash: dict[int, np.ndarray] = {}  # n -> hashes of unique (gram, record) pairs, sorted
+        self.recs: dict[int, np.ndarray] = {}  # n -> the matching records
+        self.first_pos: dict[int, np.ndarray] = {}  # n -> a position of each pair's gram (for decoding)
+        for n in range(1, max_n + 1):
+            self._build(n)
+
+    def _hashes(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Hash of the n-gram starting at each position, and the positions where it stays inside one
+        record."""
+        m = len(self.ids) - n + 1
+        if m <= 0:
+            return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+        h = self.ids[:m].copy()
+        for k in range(1, n):
+            h = (h * _MIX) ^ self.ids[k : k + m]
+            h ^= h >> np.uint64(29)
+        pos = np.flatnonzero(self.rec[:m] == self.rec[n - 1 : n - 1 + m])
+        return h[pos], pos
+
+    def _build(self, n: int) -> None:
+        h, pos = self._hashes(n)
+        rec = self.rec[pos]
+        order = np.lexsort((rec, h))
+        h, rec, pos = h[order], rec[order], pos[order]
+        keep = np.ones(len(h), dtype=bool)
+        keep[1:] = (h[1:] != h[:-1]) | (rec[1:] != rec[:-1])
+        self.hash[n], self.recs[n], self.first_pos[n] = h[keep], rec[keep], pos[keep]
+
+    def counts_by_outcome(self, labels: np.ndarray, floors: np.ndarray) -> list[tuple[int, int, int, int]]:
+        """(n, hash, outcome, count) for every gram occurring in >= floors[outcome] records of that outcome;
+        `labels` gives each record's outcome index in one partition of the records (-1: none)."""
+        out: list[tuple[int, int, int, int]] = []
+        for n in range(1, self.max_n + 1):
+            lab = labels[self.recs[n]]
+            sel = np.flatnonzero(lab >= 0)
+            if not len(sel):
+                continue
+            h, lab = self.hash[n][sel], lab[sel]
+            order = np.lexsort((lab, h))
+            h, lab = h[order], lab[order]
+            start = np.ones(len(h), dtype=bool)
+            start[1:] = (h[1:] != h[:-1]) | (lab[1:] != lab[:-1])
+            idx = np.flatnonzero(start)
+            counts = np.diff(np.append(idx, len(h)))
+            good = counts >= floors[lab[idx]]
+            for hv, lv, c in zip(
+                h[idx][good].tolist(), lab[idx][good].tolist(), counts[good].tolist(), strict=True
+            ):
+                out.append((n, hv, lv, c))
+        return out
+
+    def support(self, n: int, hashes: np.ndarray) -> np.ndarray:
+        """Number of records containing each gram."""
+        arr = self.hash[n]
+        return np.searchsorted(arr, hashes, side="right") - np.searchsorted(arr, hashes, side="left")
+
+    def records(self, n: int, hash_value: int) -> np.ndarray:
+        arr = self.hash[n]
+        lo, hi = (
+            np.searchsorted(arr, np.uint64(hash_value), "left"),
+            np.searchsorted(arr, np.uint64(hash_value), "right"),
+        )
+        return self.recs[n][lo:hi]
+
+    def decode(self, n: int, hash_value: int) -> Gram:
+        arr = self.hash[n]
+        i = int(np.searchsorted(arr, np.uint64(hash_value), "left"))
+        pos = int(self.first_pos[n][i])
+        return tuple(self.vocab[int(t) - 1] for t in self.ids[pos : pos + n])

@@ -1,0 +1,211 @@
+"""Per-record work, run in worker processes: parse, detect, clean, anonymize and re-scan a batch."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from .anonymize import Anonymizer, RecordState, mask_preview
+from .clean import CLEAN_SEVERITY, content_key, minhash_values, record_problems, strip_controls
+from .fields import iter_strings, map_strings, prompt_response, record_text
+from .pii.engine import PiiEngine
+from .pii.spans import PiiSpan
+from .records import RawItem, parse_item
+
+
+@dataclass(frozen=True)
+class ProcessConfig:
+    mode: str = "scan"  # scan | sanitize
+    entities: frozenset[str] = frozenset()
+    clean: frozenset[str] = frozenset()
+    min_score: float = 0.5
+    max_record_chars: int = 100_000
+    near_duplicates: bool = False
+    examples: bool = False
+    default_operator: str = "placeholder"
+    operators: tuple[tuple[str, str], ...] = ()
+    ner_backend: str | None = None
+    use_hyperscan: bool = True
+
+
+@dataclass
+class Outcome:
+    line: int
+    nbytes: int
+    parsed: bool = False
+    record: dict[str, Any] | None = None
+    issues: list[str] = field(default_factory=list)
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    entities: Counter = field(default_factory=Counter)
+    dup_key: int | None = None
+    minhash: Any = None
+    example: tuple[str, str] | None = None
+    # sanitize only
+    raw: bytes | None = None  # the unchanged JSONL line, written verbatim
+    out_record: dict[str, Any] | None = None
+    changed: bool = False
+    drop: str | None = None
+    residual: list[dict[str, Any]] = field(default_factory=list)
+    entities_after: Counter = field(default_factory=Counter)
+
+
+def clean_finding(line: int, check: str, message: str, fieldpath: str | None = None) -> dict[str, Any]:
+    return {
+        "line": line,
+        "field": fieldpath,
+        "start": None,
+        "end": None,
+        "entity": None,
+        "severity": CLEAN_SEVERITY[check],
+        "score": 1.0,
+        "recognizer": "clean",
+        "check": f"data.clean.{check}",
+        "message": message,
+    }
+
+
+def pii_finding(line: int, path: str, span: PiiSpan, value: str) -> dict[str, Any]:
+    return {
+        "line": line,
+        "field": path,
+        "start": span.start,
+        "end": span.end,
+        "entity": span.entity,
+        "severity": span.severity.value,
+        "score": round(span.score, 3),
+        "recognizer": span.recognizer,
+        "check": span.check,
+        "preview": mask_preview(value, span.entity),
+        "message": f"{span.entity} in {path}",
+    }
+
+
+class RecordProcessor:
+    def __init__(self, config: ProcessConfig) -> None:
+        self.config = config
+        self.engine = (
+            PiiEngine(
+                config.entities,
+                min_score=config.min_score,
+                ner_backend=config.ner_backend,
+                use_hyperscan=config.use_hyperscan,
+            )
+            if config.entities
+            else None
+        )
+        self._record_checks = bool(
+            {"empty_record", "overlong_record", "broken_chat", "control_chars"} & set(config.clean))
+        self.anonymizer = (
+            Anonymizer(config.default_operator, dict(config.operators)) if config.mode == "sanitize" else None
+        )
+
+    def run(self, items: list[RawItem]) -> list[Outcome]:
+        return [self.one(item) for item in items]
+
+    def one(self, item: RawItem) -> Outcome:
+        cfg = self.config
+        nbytes = len(item.raw) + 1 if item.raw is not None else 0
+        record, issues = parse_item(item)
+        self._raw = item.raw
+        out = Outcome(item.line, nbytes, issues=issues)
+        for issue in issues:
+            check = "malformed_json" if issue in ("malformed_json", "not_an_object") else issue
+            if check in cfg.clean or check in ("malformed_json", "blank_line"):
+                out.findings.append(clean_finding(item.line, check, _ISSUE_TEXT[issue]))
+        if record is None:
+            return out
+        out.parsed = True
+        if cfg.mode == "sanitize":
+            out.record = record
+        if self._record_checks:
+            for check, message in record_problems(record, cfg.max_record_chars):
+                if check in cfg.clean:
+                    out.findings.append(clean_finding(item.line, check, message))
+        spans_by_path: dict[str, list[PiiSpan]] = {}
+        if self.engine is not None:
+            fields = list(iter_strings(record))
+            found = self.engine.find_fields([t for _, t in fields])
+            for (path, text), spans in zip(fields, found, strict=True):
+                if spans:
+                    spans_by_path[path] = spans
+                    for s in spans:
+                        out.findings.append(pii_finding(item.line, path, s, text[s.start : s.end]))
+                        out.entities[s.entity] += 1
+        if "exact_duplicate" in cfg.clean:
+            out.dup_key = content_key(record)
+        if cfg.near_duplicates:
+            out.minhash = minhash_values(record_text(record))
+        if cfg.examples:
+            out.example = prompt_response(record)
+        if self.anonymizer is not None:
+            self._sanitize(out, record, spans_by_path, repaired="invalid_utf8" in issues)
+        return out
+
+    def _sanitize(
+        self, out: Outcome, record: dict[str, Any], spans_by_path: dict[str, list[PiiSpan]], repaired: bool
+    ) -> None:
+        state = RecordState()
+        strip = "control_chars" in self.config.clean
+
+        def apply(path: str, text: str) -> str:
+            spans = spans_by_path.get(path)
+            new = self.anonymizer.apply(text, spans, state) if spans else text
+            return strip_controls(new) if strip else new
+
+        new_record = map_strings(record, apply) if (spans_by_path or strip) else record
+        out.drop = f"pii:{state.drop}" if state.drop else None
+        out.changed = repaired or new_record != record
+        out.out_record = new_record
+        if not out.changed and not out.drop:
+            out.raw = self._raw
+        if self.engine is None or out.drop:
+            return
+        keep = {e for e, op in self.config.operators if op == "keep"} | (
+            set(self.engine.entities) if self.config.default_operator == "keep" else set()
+        )
+        for path, text in iter_strings(new_record) if out.changed else ():
+            for s in self.engine.find(text):
+                value = text[s.start : s.end]
+                if value in state.inserted or any(value in ins for ins in state.inserted):
+                    continue  # our own placeholder, pseudonym or token, not residual PII
+                out.entities_after[s.entity] += 1
+                if s.entity not in keep:
+                    out.residual.append(pii_finding(out.line, path, s, value))
+        if not out.changed:
+            out.entities_after = out.entities.copy()
+            for path, spans in spans_by_path.items():
+                text = _get_path(record, path)
+                out.residual.extend(
+                    pii_finding(out.line, path, s, text[s.start : s.end])
+                    for s in spans
+                    if s.entity not in keep
+                )
+
+
+def _get_path(record: dict[str, Any], path: str) -> str:
+    for p, s in iter_strings(record):
+        if p == path:
+            return s
+    return ""
+
+
+_ISSUE_TEXT = {
+    "malformed_json": "line is not valid JSON",
+    "not_an_object": "line is JSON but not an object",
+    "invalid_utf8": "line is not valid UTF-8 (invalid bytes replaced with U+FFFD)",
+    "blank_line": "blank line",
+}
+
+# Per-process state for pool workers: built once by `init_worker`, never shared across processes.
+_WORKER: RecordProcessor | None = None
+
+
+def init_worker(config: ProcessConfig) -> None:
+    global _WORKER
+    _WORKER = RecordProcessor(config)
+
+
+def run_batch(items: list[RawItem]) -> list[Outcome]:
+    assert _WORKER is not None, "init_worker was not called in this process"
+    return _WORKER.run(items)
