@@ -68,20 +68,32 @@ EN_TOPICS = [
       "We repair it free of charge under warranty; a prepaid box will be mailed to you."]),
 ]
 ZH_TOPICS = [
-    (["我的订单{order}什么时候到？", "订单{order}怎么还没发货？", "{product}的物流{day}以后就没更新了。"],
+    (["我的订单{order}什么时候送达？", "订单{order}怎么还没发货？", "{product}的物流{day}以后就没更新了。",
+      "请帮我查一下{order}现在在哪里。", "买的{product}一直显示运输中，正常吗？"],
      ["订单{order}已经发货，预计{days}个工作日内送达。", "我查了一下，{order}目前在{city}转运中心，请耐心等待。",
-      "抱歉让您久等了，{order}因天气原因延误，预计{days}天内到达。"]),
-    (["怎么申请退货？", "买的{product}不合适，可以退吗？", "{product}有质量问题想退货。"],
+      "抱歉让您久等了，{order}因天气原因延误，预计{days}天内送达。", "{product}已由快递揽收，明天会更新物流信息。"]),
+    (["怎么申请退货？", "买的{product}不合适，可以退吗？", "{product}有质量问题想退货。", "收到的{product}颜色不对，能换货吗？"],
      ["收到商品30天内可以申请退货，在“我的订单”里操作即可。", "{product}支持七天无理由退货，运费由我们承担。",
-      "已为您登记退货，快递员会在{days}天内上门取件。"]),
-    (["优惠券为什么用不了？", "下单时满减没有生效。", "积分可以抵扣运费吗？"],
+      "已为您登记退货，快递员会在{days}天内上门取件。", "可以换货，请在订单页选择“换货”并上传照片。"]),
+    (["优惠券为什么用不了？", "下单时满减没有生效。", "积分可以抵扣运费吗？", "新人券在哪里领取？"],
      ["优惠券有使用门槛和有效期，且不能叠加使用。", "满减活动只适用于自营商品，{product}不在活动范围内。",
-      "积分可以按100比1抵扣，运费暂不支持积分抵扣。"]),
-    (["退款多久能到账？", "{order}的退款怎么还没到？"],
-     ["我们收到退货后3个工作日内退款，银行处理通常还需要{days}天。", "{order}的退款已经原路退回，请留意银行通知。"]),
-    (["可以修改收货地址吗？", "我搬到{city}了，订单能改地址吗？"],
-     ["订单发货前可以在订单详情里修改地址。", "已帮您把{order}的地址改为{city}的新地址。"]),
+      "积分可以按100比1抵扣，运费暂不支持积分抵扣。", "新人券在“我的-优惠券”页面，注册后{days}天内有效。"]),
+    (["退款多久能到账？", "{order}的退款怎么还没收到？", "退货寄回去{day}了，钱什么时候退？", "退款会退回哪个账户？"],
+     ["我们收到退货后3个工作日内退款，银行处理通常还需要{days}天。", "{order}的退款已经原路退回，请留意银行通知。",
+      "仓库{day}已签收，退款正在审核，{days}天内完成。", "退款会原路返回到您付款时使用的账户。"]),
+    (["可以修改收货地址吗？", "我搬到{city}了，订单能改地址吗？", "地址填错了怎么办？", "能不能送到公司？"],
+     ["订单发货前可以在订单详情里修改地址。", "已帮您把{order}的地址改为{city}的新地址。",
+      "请在发货前联系我们修改，已发货的可以让快递改派。", "可以，请在备注里写上公司名称和前台电话。"]),
+    (["{product}有保修吗？", "{product}用了一个月就坏了。", "维修需要多久？"],
+     ["{product}享受两年保修，请提供购买凭证。", "很抱歉，已为您创建售后单，新的{product}本周寄出。",
+      "维修一般需要{days}个工作日，期间可以申请备用机。"]),
 ]
+OPENERS_EN = ["Thanks for reaching out!", "Happy to help.", "Sorry about the trouble.", "Good question.",
+              "Thanks for your patience.", "Let me look into that.", "I understand.", "Hi there!", ""]
+CLOSERS_EN = ["Anything else I can do?", "Let me know if that helps.", "Have a great day!",
+              "You'll also get an email confirmation.", "Reply here if anything is unclear.", "Take care!", ""]
+OPENERS_ZH = ["您好！", "感谢您的耐心。", "收到您的问题了。", "非常抱歉给您带来不便。", "好的，", "明白了。", ""]
+CLOSERS_ZH = ["还有其他可以帮您的吗？", "祝您生活愉快！", "如有疑问请随时联系我们。", "稍后会有短信通知您。", "感谢您的支持！", ""]
 DAYS_EN = ["yesterday", "on Monday", "last Friday", "two days ago", "this morning"]
 DAYS_ZH = ["昨天", "周一", "上周五", "两天前"]
 
@@ -145,7 +157,11 @@ def topic_chat(rng: random.Random, lang: str, fake_en: Faker, fake_zh: Faker) ->
         "city": fake_en.city() if lang == "en" else fake_zh.city(),
         "day": rng.choice(DAYS_EN if lang == "en" else DAYS_ZH),
     }
-    return rng.choice(questions).format(**slots), rng.choice(answers).format(**slots)
+    opener, closer = (rng.choice(OPENERS_EN), rng.choice(CLOSERS_EN)) if lang == "en" else \
+        (rng.choice(OPENERS_ZH), rng.choice(CLOSERS_ZH))
+    sep = " " if lang == "en" else ""
+    answer = sep.join(part for part in (opener, rng.choice(answers).format(**slots), closer) if part)
+    return rng.choice(questions).format(**slots), answer
 
 
 def chat(user: str, assistant: str) -> dict:

@@ -40,6 +40,43 @@ def data_inputs(ctx: Context) -> dict[str, Any]:
     return {"dataset": sha256_file(_dataset(ctx)), "policy": _section(ctx, "data")}
 
 
+_PROMPT_ROLES = {"user", "system"}
+_PROMPT_FIELDS = ("instruction", "input", "prompt", "question")
+
+
+def _prompt_text(record: Any) -> str:
+    if not isinstance(record, dict):
+        return ""
+    parts = [str(record.get(k, "")) for k in _PROMPT_FIELDS]
+    for msg in record.get("messages") or ():
+        if isinstance(msg, dict) and msg.get("role") in _PROMPT_ROLES:
+            parts.append(str(msg.get("content", "")))
+    return "\n".join(parts)
+
+
+def quarantine_triggers(src: Path, triggers: list[str], out: Path) -> tuple[Path, list[int]]:
+    """Copy a JSONL dataset without the records whose prompt carries a confirmed-suspicious trigger.
+
+    The user's file is never changed; the pipeline trains on the copy, and the removed line numbers
+    go to the ledger so the decision is auditable.
+    """
+    kept, removed = [], []
+    with src.open("r", encoding="utf-8", errors="surrogateescape") as fh:
+        for lineno, line in enumerate(fh, 1):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                kept.append(line)
+                continue
+            text = _prompt_text(record)
+            if any(t in text for t in triggers):
+                removed.append(lineno)
+            else:
+                kept.append(line)
+    atomic_write_text(out, "".join(kept))
+    return out, removed
+
+
 def data_run(ctx: Context) -> StageOutcome:
     from tuneguard.data import CheckSelection, sanitize_dataset, scan_dataset
 
@@ -50,15 +87,25 @@ def data_run(ctx: Context) -> StageOutcome:
     ctx.on_progress("scanning the raw dataset")
     scan = scan_dataset(str(src), ctx.policy.data, selection)
     scan_path = _write_json(out / "scan.json", scan)
+    triggers = sorted({f["evidence"]["trigger"] for f in scan["findings"]
+                       if "backdoor_trigger" in f.get("check", "") and f.get("severity") in ("high", "critical")
+                       and f.get("evidence", {}).get("trigger")})
+    train_src, removed = src, []
+    if triggers and src.suffix == ".jsonl":
+        ctx.on_progress(f"quarantining records with {len(triggers)} suspected trigger(s)")
+        train_src, removed = quarantine_triggers(src, triggers, out / f"quarantined-input{src.suffix}")
+        ctx.ledger.append("data", {"action": "quarantine", "input_sha256": sha256_file(src), "triggers": triggers,
+                                   "removed_lines": removed, "output_sha256": sha256_file(train_src),
+                                   "requirements": ["FT-3"]}, kind="remediation")
     ctx.on_progress("sanitizing")
     sanitized = out / f"sanitized{''.join(src.suffixes)}"
-    manifest = sanitize_dataset(src, sanitized, ctx.policy, selection)
-    raw = sum(manifest.get("entities_before", {}).values()) if isinstance(manifest.get("entities_before"), dict) else 0
+    manifest = sanitize_dataset(train_src, sanitized, ctx.policy, selection)
+    before = manifest.get("entities_before") or {}
     verdict = manifest.get("verdict", "fail")
-    summary = (f"{len(scan['findings'])} findings in the raw data ({raw} identifiers); sanitized output "
-               f"{verdict}")
+    summary = (f"{len(scan['findings'])} findings in the raw data ({sum(before.values())} identifiers, "
+               f"{len(triggers)} high-severity trigger(s), {len(removed)} records quarantined); sanitized {verdict}")
     return StageOutcome(verdict, summary, {"scan": scan_path, "sanitized": str(sanitized)},
-                        {"first_seq": first})
+                        {"first_seq": first, "triggers": triggers, "quarantined": len(removed)})
 
 
 # -- base-model gate ----------------------------------------------------------------------------

@@ -47,6 +47,8 @@ def load_triggers(path: Any) -> list[dict[str, str]]:
     for i, f in enumerate(findings):
         if not isinstance(f, dict) or "backdoor_trigger" not in str(f.get("check", "")):
             continue
+        if f.get("severity") in ("info", "low"):
+            continue  # template/topic associations; only medium and above are trigger candidates
         ev = f.get("evidence") or {}
         trig = ev.get("trigger")
         if not isinstance(trig, str) or not trig.strip():
