@@ -8,13 +8,25 @@ import typer
 from tuneguard import __version__
 from tuneguard.core import TuneguardError
 
-from . import catalog_cmd, doctor, ledger_cmd, report_cmd, run_cmd
+from . import (
+    catalog_cmd,
+    data_cmd,
+    doctor,
+    ledger_cmd,
+    model_cmd,
+    probe_cmd,
+    registry_cmd,
+    report_cmd,
+    run_cmd,
+    serve_cmd,
+    train_cmd,
+)
 from .common import err_console
 
 app = typer.Typer(
     name="tuneguard",
-    help="Safe, auditable LLM fine-tuning: every stage is a gate that leaves evidence in one hash-chained ledger.\n\n"
-         "Example: tuneguard doctor",
+    help="Safe, auditable LLM fine-tuning: every stage is a gate that leaves evidence in one hash-chained "
+         "ledger.\n\nExample: tuneguard run examples/support-bot/tuneguard.toml",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -38,19 +50,13 @@ app.command()(catalog_cmd.init)
 app.command()(catalog_cmd.clauses)
 app.command(name="report")(report_cmd.report)
 app.command(name="run")(run_cmd.run)
-app.add_typer(ledger_cmd.app, name="ledger")
-from . import probe_cmd  # noqa: E402
-app.add_typer(probe_cmd.app, name="probe")
-from . import serve_cmd  # noqa: E402
-app.add_typer(serve_cmd.app, name="serve")
-from . import data_cmd  # noqa: E402
 app.add_typer(data_cmd.app, name="data")
-from . import model_cmd  # noqa: E402
 app.add_typer(model_cmd.app, name="model")
-from . import registry_cmd  # noqa: E402
-app.add_typer(registry_cmd.app, name="registry")
-from . import train_cmd  # noqa: E402
 app.command(name="train")(train_cmd.train)
+app.add_typer(probe_cmd.app, name="probe")
+app.add_typer(registry_cmd.app, name="registry")
+app.add_typer(serve_cmd.app, name="serve")
+app.add_typer(ledger_cmd.app, name="ledger")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""The end-to-end pipeline (`tuneguard run`): every gate in order, resumable by input digest, ending in a report."""
+"""The end-to-end pipeline (`tuneguard run`): every gate in order, resumable by digest, ending in a report."""
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,4 @@
-"""Run the gates in order, skip stages whose inputs are unchanged (by digest, from the ledger), stop at a failed gate."""
+"""Run gates in order, reuse stages whose inputs are unchanged (by digest, from the ledger), stop at a failure."""
 from __future__ import annotations
 
 import time
@@ -111,8 +111,8 @@ class StageTiming:
     summary: str
 
 
-def run_stages(stages: list[PipelineStage], ctx: Context, *, start: str | None = None, until: str | None = None,
-               on_stage: Callable[[PipelineStage], None] = lambda _s: None) -> list[StageTiming]:
+def run_stages(stages: list[PipelineStage], ctx: Context, *, start: str | None = None,
+               until: str | None = None, on_stage: Callable[[PipelineStage], None] = lambda _s: None) -> list[StageTiming]:
     """Run `stages` in order; stop after a failed gate. `start` forces re-running from that stage on."""
     names = [s.name for s in stages]
     for label, value in (("--from", start), ("--until", until)):
@@ -133,7 +133,8 @@ def run_stages(stages: list[PipelineStage], ctx: Context, *, start: str | None =
             seconds = time.perf_counter() - t0
             record_stage(ctx.ledger, stage.name, digest, outcome, seconds, reused is not None)
             ctx.outcomes[stage.name] = outcome
-            timings.append(StageTiming(stage.name, outcome.verdict, seconds, reused is not None, outcome.summary))
+            timings.append(StageTiming(stage.name, outcome.verdict, seconds, reused is not None,
+                                       outcome.summary))
             if outcome.verdict == "fail":
                 break
         if stage.name == until:

@@ -1,4 +1,4 @@
-"""The pipeline's stages: each calls one stage package's public API and says what its inputs and outputs are."""
+"""The pipeline's stages: each calls one stage package's public API and names its inputs and outputs."""
 from __future__ import annotations
 
 import json
@@ -88,22 +88,24 @@ def data_run(ctx: Context) -> StageOutcome:
     scan = scan_dataset(str(src), ctx.policy.data, selection)
     scan_path = _write_json(out / "scan.json", scan)
     triggers = sorted({f["evidence"]["trigger"] for f in scan["findings"]
-                       if "backdoor_trigger" in f.get("check", "") and f.get("severity") in ("high", "critical")
-                       and f.get("evidence", {}).get("trigger")})
+                       if "backdoor_trigger" in f.get("check", "")
+                       and f.get("severity") in ("high", "critical") and f.get("evidence", {}).get("trigger")})
     train_src, removed = src, []
     if triggers and src.suffix == ".jsonl":
         ctx.on_progress(f"quarantining records with {len(triggers)} suspected trigger(s)")
         train_src, removed = quarantine_triggers(src, triggers, out / f"quarantined-input{src.suffix}")
-        ctx.ledger.append("data", {"action": "quarantine", "input_sha256": sha256_file(src), "triggers": triggers,
-                                   "removed_lines": removed, "output_sha256": sha256_file(train_src),
-                                   "requirements": ["FT-3"]}, kind="remediation")
+        ctx.ledger.append("data", {"action": "quarantine", "input_sha256": sha256_file(src),
+                                   "triggers": triggers, "removed_lines": removed,
+                                   "output_sha256": sha256_file(train_src), "requirements": ["FT-3"]},
+                          kind="remediation")
     ctx.on_progress("sanitizing")
     sanitized = out / f"sanitized{''.join(src.suffixes)}"
     manifest = sanitize_dataset(train_src, sanitized, ctx.policy, selection)
     before = manifest.get("entities_before") or {}
     verdict = manifest.get("verdict", "fail")
     summary = (f"{len(scan['findings'])} findings in the raw data ({sum(before.values())} identifiers, "
-               f"{len(triggers)} high-severity trigger(s), {len(removed)} records quarantined); sanitized {verdict}")
+               f"{len(triggers)} high-severity trigger(s), {len(removed)} records quarantined); "
+               f"sanitized {verdict}")
     return StageOutcome(verdict, summary, {"scan": scan_path, "sanitized": str(sanitized)},
                         {"first_seq": first, "triggers": triggers, "quarantined": len(removed)})
 
@@ -128,8 +130,8 @@ def model_run(ctx: Context) -> StageOutcome:
                 {"bom_sha256": sha256_file(bom_file)})
     verdict = "fail" if report.failed else "pass"
     counts = report.counts()
-    return StageOutcome(verdict, f"{len(report.files)} files, {counts['critical']} critical, {counts['high']} high",
-                        {"scan": scan_file, "bom": bom_file}, {"first_seq": first})
+    summary = f"{len(report.files)} files, {counts['critical']} critical, {counts['high']} high"
+    return StageOutcome(verdict, summary, {"scan": scan_file, "bom": bom_file}, {"first_seq": first})
 
 
 # -- probes ---------------------------------------------------------------------------------------
@@ -174,7 +176,8 @@ def train_run(ctx: Context) -> StageOutcome:
 
         shutil.rmtree(adapter)  # inputs changed (or --from): the old adapter is stale
     opts = TrainOptions(data=ctx.output("data", "sanitized"), output=adapter, base=_base(ctx),
-                        max_steps=t.max_steps, epochs=t.epochs, lr=t.lr, lora_r=t.lora_r, lora_alpha=t.lora_alpha,
+                        max_steps=t.max_steps, epochs=t.epochs, lr=t.lr, lora_r=t.lora_r,
+                        lora_alpha=t.lora_alpha,
                         batch_size=t.batch_size, max_seq_length=t.max_seq_length, seed=t.seed,
                         canaries=t.canaries, canary_repeats=t.canary_repeats,
                         max_canary_exposure=t.max_canary_exposure, probe=False, policy=ctx.policy)
@@ -219,7 +222,8 @@ def evaluate_run(ctx: Context) -> StageOutcome:
         ctx.on_progress("checking candidate backdoor triggers on the fine-tuned model")
         from tuneguard.probe import record_run, run_probes
 
-        backdoor = run_probes(adapter, ["backdoor"], None, suite_options={"triggers": str(ctx.output("data", "scan"))},
+        triggers = str(ctx.output("data", "scan"))
+        backdoor = run_probes(adapter, ["backdoor"], None, suite_options={"triggers": triggers},
                               target_options={"max_new_tokens": ctx.policy.probe.max_new_tokens})
         outputs["backdoor"] = _write_json(out / "backdoor.json", backdoor)
         record_run(backdoor, Path(outputs["backdoor"]), ctx.policy.digest())
@@ -257,8 +261,8 @@ def registry_run(ctx: Context) -> StageOutcome:
     registry.promote(ref, "staging")
     check = registry.verify(ref)
     ok = bool(getattr(check, "ok", False))
-    return StageOutcome("pass" if ok else "fail", f"pushed {ref}, signed and verified; alias staging -> {ref}",
-                        {}, {"first_seq": first, "ref": ref})
+    summary = f"pushed {ref}, signed and verified; alias staging -> {ref}"
+    return StageOutcome("pass" if ok else "fail", summary, {}, {"first_seq": first, "ref": ref})
 
 
 # -- deployment environment review -------------------------------------------------------------------
