@@ -68,7 +68,7 @@ def asr_chart(rows: list[dict[str, Any]]) -> str | None:
 
 
 def loss_chart(steps: list[dict[str, Any]]) -> str | None:
-    points = [(s["step"], s["loss"]) for s in steps if isinstance(s.get("loss"), (int, float))]
+    points = [(s["step"], s["loss"]) for s in steps if isinstance(s, dict) and isinstance(s.get("loss"), (int, float))]
     if not points:
         return None
     fig, ax = _figure(7.0, 2.8)
@@ -81,7 +81,8 @@ def loss_chart(steps: list[dict[str, Any]]) -> str | None:
 
 
 def exposure_chart(canaries: list[dict[str, Any]]) -> str | None:
-    points = [(c.get("repeats", 0), c["exposure"]) for c in canaries if isinstance(c.get("exposure"), (int, float))]
+    points = [(c.get("repeats", 0), c["exposure"]) for c in canaries
+              if isinstance(c, dict) and isinstance(c.get("exposure"), (int, float))]
     if not points:
         return None
     fig, ax = _figure(7.0, 2.8)

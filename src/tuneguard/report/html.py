@@ -19,6 +19,13 @@ def _latest_metrics(report: dict[str, Any], stage: str, *keys: str) -> Any:
     return None
 
 
+def _canary_points(value: Any) -> list[dict[str, Any]]:
+    """Training records canaries as {inserted: [...], references: [...]}; older runs as a plain list."""
+    if isinstance(value, dict):
+        value = [*(value.get("inserted") or []), *(value.get("references") or [])]
+    return [c for c in value or [] if isinstance(c, dict)]
+
+
 def build_charts(report: dict[str, Any]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     before = _latest_metrics(report, "data", "entities_before") or {}
@@ -31,7 +38,7 @@ def build_charts(report: dict[str, Any]) -> list[tuple[str, str]]:
     steps = _latest_metrics(report, "train", "steps") or []
     if (svg := charts.loss_chart(steps)) is not None:
         out.append(("Training loss", svg))
-    canaries = _latest_metrics(report, "train", "canaries") or []
+    canaries = _canary_points(_latest_metrics(report, "train", "canaries"))
     if (svg := charts.exposure_chart(canaries)) is not None:
         out.append(("Canary exposure", svg))
     return out
@@ -44,7 +51,8 @@ def build_html(report: dict[str, Any]) -> str:
     for req in report["requirements"]:
         for ev in req["evidence"]:
             evidence[ev["seq"]] = ev
-    top = sorted(report["findings"], key=lambda f: (_SEVERITY_ORDER.get(f.get("severity"), 5), f.get("seq", 0)))[:50]
+    top = sorted(report["findings"],
+                 key=lambda f: (_SEVERITY_ORDER.get(f.get("severity"), 5), f.get("seq", 0)))[:50]
     return env.get_template("report.html.j2").render(
         r=report, charts=build_charts(report), top_findings=top,
         evidence=[evidence[k] for k in sorted(evidence)])
