@@ -27,7 +27,12 @@ def run(
     Stages: data, model, baseline, train, evaluate, registry, serve-check.
     Example: tuneguard run examples/support-bot/tuneguard.toml --report-dir out/report
     """
+    import warnings
+
     from tuneguard.pipeline import run_pipeline
+
+    # Library deprecation notices (transformers/TRL renames) are noise for a pipeline user.
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
     state = {"stage": "", "note": "", "t0": time.perf_counter()}
     spinner = Spinner("dots", text="starting")
