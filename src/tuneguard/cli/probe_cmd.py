@@ -313,3 +313,12 @@ def suites_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
             ],
         )
     )
+
+
+def _register_rerun() -> None:
+    from .probe_rerun import rerun_cmd
+
+    app.command("rerun")(rerun_cmd)
+
+
+_register_rerun()
