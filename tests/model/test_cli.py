@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 from tuneguard.core import Ledger
@@ -144,7 +145,7 @@ def test_rescan_diffs_against_previous_scan(tmp_path, cli) -> None:
     assert code == 1
     (res,) = json.loads(out)["rescans"]
     assert res["verdict_before"] == "pass" and res["verdict_now"] == "fail"
-    assert res["added_files"] == [str((folder / "training_args.bin").resolve())]
+    assert res["added_files"] == ["training_args.bin"]
     assert {f["check"] for f in res["new_findings"]} == {"model.pickle.dangerous_global"}
     with Ledger(readonly=True) as ledger:
         results = [r for _, r in ledger.stage_results("model")]
@@ -152,6 +153,26 @@ def test_rescan_diffs_against_previous_scan(tmp_path, cli) -> None:
     assert results[-1].metrics["rescan_of"] == 1 and results[-1].metrics["diff"] == {
         k: v for k, v in res.items() if k not in ("target", "previous_seq", "seq", "status")
     }
+
+
+def test_rescan_registry_versions_pulled_and_diffed(tmp_path, cli, tg_home) -> None:
+    from tuneguard.registry import Registry
+
+    folder = _hf_folder(tmp_path / "m")
+    with Registry.open() as reg:
+        reg.push(folder, "tiny")
+    code, out, err = cli("model", "rescan", "--registry", "--json", "-")
+    assert code == 0, err
+    (first,) = json.loads(out)["rescans"]
+    assert first["target"] == "registry:tiny@v1" and first["previous_seq"] is None
+    code, out, err = cli("model", "rescan", "--ref", "tiny", "--json", "-")
+    assert code == 0, err
+    (again,) = json.loads(out)["rescans"]
+    assert again["previous_seq"] == first["seq"]
+    # A fresh temp folder each time, yet file by file nothing changed.
+    assert again["changed_files"] == again["added_files"] == again["removed_files"] == []
+    assert again["verdict_before"] == again["verdict_now"] == "pass"
+    assert not list(Path(tempfile.gettempdir()).glob("tuneguard-rescan-*"))
 
 
 def test_rescan_without_history_is_usage_error(cli) -> None:

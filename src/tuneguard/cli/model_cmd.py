@@ -96,6 +96,42 @@ def _print(report) -> None:
     )
 
 
+def _rescan_one(path: Path, label: str, before, config: Path | None) -> tuple[dict, bool]:
+    """Scan `path`, record it as a re-scan of `label` with its diff; returns (row, failed)."""
+    from tuneguard.model.rescan import diff_results
+
+    policy, report = _scan(path, [], config)
+    metrics: dict = {"target": label, "scan_root": str(path.resolve())}
+    if before is not None:
+        metrics["rescan_of"] = before[0].seq
+    new = _result(policy, report, metrics=metrics)
+    diff = diff_results(before[1], new) if before is not None else {}
+    new.metrics["diff"] = diff
+    new.requirements = (*REQUIREMENTS, "BM-6")
+    with Ledger() as ledger:
+        seq = ledger.record(new).seq
+    row = {"target": label, "previous_seq": before[0].seq if before else None, "seq": seq,
+           "status": new.verdict.value, **diff}
+    return row, report.failed
+
+
+def _pulled_versions(refs: list[str] | None, config: Path | None):
+    """Yield ("registry:NAME@vN", folder) per version, pulled into a 0700 temp folder wiped afterwards."""
+    import tempfile
+
+    from tuneguard.registry import Registry
+
+    from .probe_rerun import default_refs
+
+    with Registry.open(policy=load_policy(config)) as reg:
+        targets = refs or default_refs(reg.list())
+        for ref in targets:
+            name, number = reg.resolve(ref)
+            exact = f"{name}@v{number}"
+            with tempfile.TemporaryDirectory(prefix="tuneguard-rescan-") as tmp:
+                yield f"registry:{exact}", Path(reg.pull(exact, Path(tmp) / "model"))
+
+
 PathArg = Annotated[
     Path,
     typer.Argument(help="Model file or folder (HF folder, GGUF, checkpoint, archive).", show_default=False),
@@ -163,38 +199,50 @@ def bom(
         )
 
 
+RegistryOpt = Annotated[
+    bool,
+    typer.Option("--registry", help="Also pull and re-scan registered versions (latest and aliased)."),
+]
+RefsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--ref", help="Registered version to re-scan (repeatable; implies --registry)."),
+]
+
+
 @app.command()
 def rescan(
     json_out: Annotated[str | None, typer.Option("--json", help=JSON_HELP)] = None,
+    registry: RegistryOpt = False,
+    ref: RefsOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Re-scan every model the ledger has seen and diff findings and file hashes against its last scan (BM-6).
 
-    Exit 1 when any re-scanned model now fails. Example: tuneguard model rescan --json rescan.json
+    With --registry (or --ref), registered versions are pulled into a private temporary folder (signature
+    and hashes verified, wiped afterwards) and re-scanned too, diffed against their own previous re-scan.
+    Exit 1 when any re-scanned model now fails. Example: tuneguard model rescan --registry --json rescan.json
     """
-    from tuneguard.model.rescan import diff_results, previous_scans
+    from tuneguard.model.rescan import previous_scans
 
     with Ledger(readonly=True) as ledger:
         previous = previous_scans(ledger)
-    if not previous:
+    on_disk = {t: v for t, v in previous.items() if not t.startswith("registry:")}
+    if not on_disk and not (registry or ref):
         raise UserError("no model scans in the ledger yet; run `tuneguard model scan PATH` first")
     out, failed = [], False
-    for target, (entry, old) in sorted(previous.items()):
+    for target, (entry, _old) in sorted(on_disk.items()):
         if not Path(target).exists():
             out.append({"target": target, "previous_seq": entry.seq, "status": "missing"})
             failed = True
             continue
-        policy, report = _scan(Path(target), [], config)
-        new = _result(policy, report, metrics={"rescan_of": entry.seq})
-        diff = diff_results(old, new)
-        new.metrics["diff"] = diff
-        new.requirements = (*REQUIREMENTS, "BM-6")
-        with Ledger() as ledger:
-            seq = ledger.record(new).seq
-        failed |= report.failed
-        out.append(
-            {"target": target, "previous_seq": entry.seq, "seq": seq, "status": new.verdict.value, **diff}
-        )
+        row, bad = _rescan_one(Path(target), target, previous.get(target), config)
+        out.append(row)
+        failed |= bad
+    if registry or ref:
+        for label, folder in _pulled_versions(ref, config):
+            row, bad = _rescan_one(folder, label, previous.get(label), config)
+            out.append(row)
+            failed |= bad
     if json_out:
         emit_json({"rescans": out}, json_out)
     if json_out != "-":

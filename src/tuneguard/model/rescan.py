@@ -22,10 +22,20 @@ def _key(f: Finding) -> tuple[str, str, str]:
     return f.check, str(f.location.get("file", f.subject)), str(f.evidence.get("global", f.message))
 
 
+def _file_hashes(result: StageResult) -> dict[str, str]:
+    # Keyed by path inside the scanned root, so a registry version pulled into a fresh temp folder each
+    # time compares file by file with its previous scan.
+    root = str(result.metrics.get("scan_root") or result.metrics.get("target") or "")
+    return {
+        a.path.removeprefix(root).lstrip("/") or a.path: a.sha256
+        for a in result.artifacts
+        if a.role == "model_file"
+    }
+
+
 def diff_results(old: StageResult, new: StageResult) -> dict[str, Any]:
     old_keys, new_keys = {_key(f) for f in old.findings}, {_key(f) for f in new.findings}
-    old_hash = {a.path: a.sha256 for a in old.artifacts if a.role == "model_file"}
-    new_hash = {a.path: a.sha256 for a in new.artifacts if a.role == "model_file"}
+    old_hash, new_hash = _file_hashes(old), _file_hashes(new)
     return {
         "new_findings": [
             dict(zip(("check", "file", "detail"), k, strict=True)) for k in sorted(new_keys - old_keys)
