@@ -227,6 +227,8 @@ def test_metrics_content(make_gateway) -> None:
     assert 'tuneguard_upstream_latency_seconds_count{route="chat"} 3.0' in text
     assert 'tuneguard_tokens_total{key="user-key",kind="prompt"} 3.0' in text
     assert "tuneguard_process_resident_memory_bytes" in text and "tuneguard_process_cpu_seconds_total" in text
+    assert 'tuneguard_guard_latency_seconds_bucket{direction="input",le="+Inf"} 3.0' in text
+    assert "tuneguard_inflight_requests 0.0" in text  # every request counted in and out again
 
 
 def test_audit_entries_hashed_and_none_lost_on_shutdown(make_gateway, tg_home) -> None:
@@ -309,3 +311,23 @@ def test_malformed_messages_are_400_not_500(make_gateway) -> None:
         ):
             r = c.post("/v1/chat/completions", json={"model": "m", "messages": messages})
             assert r.status_code == 400, (messages, r.status_code)
+
+
+def test_completion_routes_contract(make_gateway) -> None:
+    """Plain-ASGI completion routes (completions.py) keep the contract of the FastAPI routes they replaced."""
+    gw = make_gateway()
+    with gw.client() as c:
+        r = c.post("/v1/chat/completions", json=chat("hello"))
+        assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+        assert len(r.headers["x-request-id"]) == 32 and int(r.headers["content-length"]) == len(r.content)
+        r = c.get("/v1/chat/completions")
+        assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["error"]["type"]
+        r = c.post("/v1/completions", content=b'{"model": "m", "prompt": "a", "prompt": "b"}')
+        assert r.status_code == 200 and r.json()["choices"][0]["text"] == "b"  # guarded = forwarded = last
+    with gw.client("admin") as a:
+        paths = a.get("/openapi.json").json()["paths"]
+    for path in ("/v1/chat/completions", "/v1/completions"):
+        op = paths[path]["post"]
+        schema = op["requestBody"]["content"]["application/json"]["schema"]
+        assert op["security"] == [{"bearerAuth": []}] and {"401", "413", "429", "502"} <= set(op["responses"])
+        assert "model" in schema["required"]

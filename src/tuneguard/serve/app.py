@@ -1,29 +1,46 @@
-"""The gateway: a FastAPI app that authenticates, rate-limits, guards, proxies, and audits."""
+"""The gateway: a FastAPI app that authenticates, rate-limits, guards, proxies, and audits.
+
+The two completion routes, which every proxied request takes, are plain ASGI (completions.py) that
+GatewayApp answers before FastAPI's own stack; the other routes are ordinary FastAPI routes.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 import tuneguard
 from tuneguard.core.policy import ServePolicy
 
 from .anomaly import AnomalyDetector
+from .completions import ROUTES, CompletionRoutes
 from .dashboard import DASHBOARD_HTML
 from .gateway import ApiError, Gateway, error_response
-from .keys import ApiKey, KeyStore
-from .openapi_schema import CHAT_BODY, COMPLETION_BODY, patch_schema
-from .proxy import GuardedStream, UpstreamError, call_json, make_client, open_stream
+from .keys import KeyStore
+from .openapi_schema import completion_paths, patch_schema
+from .proxy import UpstreamError, call_json, make_client
 
 log = logging.getLogger("tuneguard.serve")
+
+
+class GatewayApp(FastAPI):
+    """FastAPI, except that the completion paths go straight to CompletionRoutes (see completions.py)."""
+
+    completions: CompletionRoutes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in ROUTES:
+            await self.completions(scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(
@@ -36,7 +53,7 @@ def create_app(
     detector: AnomalyDetector | None = None,
     holdback: int = 256,
     policy_digest: str | None = None,
-) -> FastAPI:
+) -> GatewayApp:
     """Build the gateway app. `upstream` defaults to the policy's; the keys and ledger to TUNEGUARD_HOME's."""
     policy = policy or ServePolicy()
     target = upstream or policy.upstream
@@ -67,7 +84,7 @@ def create_app(
             gw.audit.event("gateway_stop", {"requests": gw.audit.submitted})
             gw.audit.close()
 
-    app = FastAPI(
+    app = GatewayApp(
         title="tuneguard gateway",
         version=tuneguard.__version__,
         lifespan=lifespan,
@@ -77,112 +94,16 @@ def create_app(
         debug=policy.debug,
     )
     app.state.gateway = gw
+    app.completions = CompletionRoutes(gw)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(exc)
 
-    async def completion(request: Request, route: str, chat: bool) -> Response:
-        started = time.perf_counter()
-        key: ApiKey | None = None
-        record: dict[str, Any] = {"request_id": uuid.uuid4().hex, "guards": []}
-        status = 500
-        try:
-            key = gw.authenticate(request, ("user", "admin"))
-            wait = gw.limiter.take(key.id)
-            if wait > 0:
-                raise ApiError(
-                    429,
-                    "rate_limit_exceeded",
-                    "rate limit exceeded for this key",
-                    {"retry-after": str(max(1, round(wait)))},
-                )
-            body = await gw.read_json(request)
-            record["model"] = str(body.get("model"))[:200] if body.get("model") is not None else None
-            stream = body.get("stream") is True
-            record["stream"] = stream
-            t_guard = time.perf_counter()
-            record["_prompt"] = gw.guard_input(body, chat, record["guards"])
-            gw.metrics.guard_latency.labels("input").observe(time.perf_counter() - t_guard)
-            payload = orjson.dumps(body)
-            path = "/v1/chat/completions" if chat else "/v1/completions"
-            t_up = time.perf_counter()
-            if stream:
-                resp = await open_stream(gw.client, path, payload)
-                gw.metrics.upstream_latency.labels(route).observe(time.perf_counter() - t_up)
-                record["upstream_ms"] = round((time.perf_counter() - t_up) * 1000, 3)
-                if resp.status != 200:
-                    try:
-                        content = await resp.read()
-                    finally:
-                        resp.release()
-                    status = resp.status
-                    return Response(content, status_code=status, media_type="application/json")
-
-                def done(s: GuardedStream) -> None:
-                    record["_response"] = s.output_text()
-                    record["_usage"] = s.usage
-                    for red in s.redactors.values():
-                        gw._count(red.hits, record["guards"])
-                    if s.error:
-                        record["upstream_error"] = s.error
-                    if s.blocked_by:
-                        record["blocked_by"] = s.blocked_by
-                    gw.finish(route, 502 if s.error else 200, key, started, record)
-
-                status = -1  # finished by the stream's on_done
-                return StreamingResponse(
-                    GuardedStream(resp, gw.outputs, chat, gw.holdback, done).__aiter__(),
-                    media_type="text/event-stream",
-                    headers={"cache-control": "no-cache", "x-request-id": record["request_id"]},
-                )
-            code, content = await call_json(gw.client, "POST", path, payload)
-            gw.metrics.upstream_latency.labels(route).observe(time.perf_counter() - t_up)
-            record["upstream_ms"] = round((time.perf_counter() - t_up) * 1000, 3)
-            status = code
-            if code != 200:
-                return Response(content, status_code=code, media_type="application/json")
-            try:
-                data = orjson.loads(content)
-            except orjson.JSONDecodeError:
-                raise ApiError(502, "upstream_error", "upstream returned a body that is not JSON") from None
-            if not isinstance(data, dict):
-                raise ApiError(502, "upstream_error", "upstream returned JSON that is not an object")
-            t_guard = time.perf_counter()
-            record["_response"], changed = gw.guard_output(data, chat, record["guards"])
-            gw.metrics.guard_latency.labels("output").observe(time.perf_counter() - t_guard)
-            record["_usage"] = data.get("usage")
-            return Response(
-                orjson.dumps(data) if changed else content,
-                media_type="application/json",
-                headers={"x-request-id": record["request_id"]},
-            )
-        except ApiError as exc:
-            status = exc.status
-            if exc.etype == "guard_blocked":
-                record["blocked_by"] = exc.headers.get("x-tuneguard-blocked")
-            return error_response(exc)
-        except UpstreamError as exc:
-            status = 502
-            record["upstream_error"] = str(exc)
-            return error_response(ApiError(502, "upstream_error", str(exc)))
-        finally:
-            if status != -1:
-                gw.finish(route, status, key, started, record)
-
-    @app.post("/v1/chat/completions", openapi_extra={"requestBody": CHAT_BODY}, tags=["openai"])
-    async def chat_completions(request: Request) -> Response:
-        """OpenAI chat completions, guarded (supports `stream: true`)."""
-        return await completion(request, "chat", chat=True)
-
-    @app.post("/v1/completions", openapi_extra={"requestBody": COMPLETION_BODY}, tags=["openai"])
-    async def completions(request: Request) -> Response:
-        """OpenAI text completions, guarded (supports `stream: true`)."""
-        return await completion(request, "completions", chat=False)
-
     @app.get("/v1/models", tags=["openai"])
     async def models(request: Request) -> Response:
         started, key, status = time.perf_counter(), None, 500
+        gw.metrics.inflight += 1  # finish() takes it off
         try:
             key = gw.authenticate(request, ("user", "admin"))
             status, content = await call_json(gw.client, "GET", "/v1/models", None)
@@ -245,9 +166,9 @@ def create_app(
         if app.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            app.openapi_schema = patch_schema(
-                get_openapi(title=app.title, version=app.version, routes=app.routes)
-            )
+            schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schema["paths"] = {**completion_paths(), **schema.get("paths", {})}
+            app.openapi_schema = patch_schema(schema)
         return app.openapi_schema
 
     app.openapi = _openapi  # type: ignore[method-assign]

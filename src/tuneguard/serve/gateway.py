@@ -1,4 +1,4 @@
-"""Per-request work of the gateway: authentication, body limits, guards, bookkeeping (routes: app.py)."""
+"""Per-request gateway work: auth, body limits, guards, bookkeeping (routes: app.py, completions.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from starlette.types import Receive
 
 from tuneguard.core.policy import ServePolicy
 
@@ -31,8 +32,12 @@ class ApiError(Exception):
         self.status, self.etype, self.message, self.headers = status, etype, message, headers or {}
 
 
+class ClientGone(Exception):
+    """The client disconnected before its request body arrived."""
+
+
 class Gateway:
-    """Everything one gateway instance holds; the FastAPI routes are thin wrappers over its methods."""
+    """Everything one gateway instance holds; the routes are thin wrappers over its methods."""
 
     def __init__(
         self,
@@ -65,12 +70,15 @@ class Gateway:
         self.client: Any = None
 
     def _on_alert(self, alert: dict[str, Any]) -> None:
-        self.metrics.anomalies.labels(alert["signal"], alert["scope"]).inc()
+        self.metrics.child(self.metrics.anomalies, alert["signal"], alert["scope"]).inc()
         self.live.add_alert(alert)
 
     # -- auth ---------------------------------------------------------------------------------------
     def authenticate(self, request: Request, roles: tuple[str, ...], basic: bool = False) -> ApiKey:
-        header = request.headers.get("authorization", "")
+        return self.authorize(request.headers.get("authorization", ""), roles, basic)
+
+    def authorize(self, header: str, roles: tuple[str, ...], basic: bool = False) -> ApiKey:
+        """The key in an Authorization header value, if it is valid and its role is one of `roles`."""
         scheme, _, value = header.partition(" ")
         token = None
         if scheme.lower() == "bearer":
@@ -94,22 +102,28 @@ class Gateway:
         return key
 
     # -- body ---------------------------------------------------------------------------------------
-    async def read_json(self, request: Request) -> dict[str, Any]:
+    async def read_json(self, declared: bytes | None, receive: Receive) -> dict[str, Any]:
+        """The request body (an ASGI `receive`) as a JSON object, within `max_body_bytes`."""
         limit = self.policy.max_body_bytes
-        declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.isdigit():
                 raise ApiError(400, "invalid_request_error", "invalid Content-Length header")
             if int(declared) > limit:
                 raise ApiError(413, "request_too_large", f"request body exceeds {limit} bytes")
         parts, size = [], 0
-        async for chunk in request.stream():
+        while True:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                raise ClientGone
+            chunk = msg.get("body", b"")
             size += len(chunk)
             if size > limit:
                 raise ApiError(413, "request_too_large", f"request body exceeds {limit} bytes")
             parts.append(chunk)
+            if not msg.get("more_body", False):
+                break
         try:
-            body = orjson.loads(b"".join(parts))
+            body = orjson.loads(parts[0] if len(parts) == 1 else b"".join(parts))
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, "invalid_request_error", f"request body is not valid JSON ({exc})") from None
         if not isinstance(body, dict):
@@ -172,7 +186,7 @@ class Gateway:
 
     def _count(self, verdict_hits: list[Any], hits: list[dict[str, Any]]) -> None:
         for hit in verdict_hits:
-            self.metrics.guard_hits.labels(hit.guard, hit.kind, hit.action).inc(hit.count)
+            self.metrics.child(self.metrics.guard_hits, hit.guard, hit.kind, hit.action).inc(hit.count)
             hits.append(hit.to_dict())
 
     def guard_output(self, data: dict[str, Any], chat: bool, hits: list[dict[str, Any]]) -> tuple[str, bool]:
@@ -201,15 +215,17 @@ class Gateway:
     ) -> None:
         elapsed = time.perf_counter() - started
         name = key.name if key else "-"
-        self.metrics.requests.labels(route, str(status), name).inc()
-        self.metrics.latency.labels(route).observe(elapsed)
+        m = self.metrics
+        m.inflight -= 1
+        m.child(m.requests, route, str(status), name).inc()
+        m.child(m.latency, route).observe(elapsed)
         guards = record.get("guards") or []
         self.live.add(elapsed, status >= 500, len(guards))
         usage = record.pop("_usage", None)
         if isinstance(usage, dict):
             for kind in ("prompt_tokens", "completion_tokens"):
                 if isinstance(usage.get(kind), int):
-                    self.metrics.tokens.labels(name, kind.split("_")[0]).inc(usage[kind])
+                    m.child(m.tokens, name, kind.split("_")[0]).inc(usage[kind])
                     record[kind] = usage[kind]
         record.update(
             route=route,

@@ -1,4 +1,4 @@
-"""OpenAPI request bodies for the proxied endpoints (the handlers parse JSON themselves, for speed)."""
+"""OpenAPI operations for the proxied endpoints (served as plain ASGI, so described here by hand)."""
 
 from __future__ import annotations
 
@@ -45,6 +45,41 @@ COMPLETION_BODY: dict[str, Any] = {
         }
     },
 }
+
+
+def _operation(summary: str, description: str, op_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "post": {
+            "tags": ["openai"],
+            "summary": summary,
+            "description": description,
+            "operationId": op_id,
+            "requestBody": body,
+            "responses": {
+                "200": {"description": "Successful Response", "content": {"application/json": {"schema": {}}}}
+            },
+        }
+    }
+
+
+def completion_paths() -> dict[str, Any]:
+    """The two completion operations, in the shape FastAPI gave them when they were FastAPI routes."""
+    return {
+        "/v1/chat/completions": _operation(
+            "Chat Completions",
+            "OpenAI chat completions, guarded (supports `stream: true`).",
+            "chat_completions_v1_chat_completions_post",
+            CHAT_BODY,
+        ),
+        "/v1/completions": _operation(
+            "Completions",
+            "OpenAI text completions, guarded (supports `stream: true`).",
+            "completions_v1_completions_post",
+            COMPLETION_BODY,
+        ),
+    }
+
+
 _ERRORS = {
     "400": "malformed JSON or blocked by an input guard",
     "401": "missing or invalid API key",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+import threading
 import zlib
 from collections.abc import Iterable
 from functools import lru_cache
@@ -15,6 +16,11 @@ import numpy as np
 import orjson
 
 from .base import Guard, Span, register_guard
+
+try:  # optional (x86-64 wheels only): one pass over a prompt finds every trigger word
+    import hyperscan as _hs
+except ImportError:  # pragma: no cover - exercised through _TriggerScan(use_hyperscan=False) in tests
+    _hs = None  # type: ignore[assignment]
 
 # Each pattern names a signal; the names go to metrics and the audit log instead of the text.
 _PATTERNS: dict[str, str] = {
@@ -71,18 +77,76 @@ _TRIGGERS: dict[str, tuple[str, ...]] = {
     "delimiter_injection": ("im_start", "inst]", "<|system", "system:"),
 }
 _SINGLE = {name: re.compile(pat, re.IGNORECASE) for name, pat in _PATTERNS.items()}
-_WORD = re.compile(r"[a-z0-9']+")
+# Words are the maximal runs of [a-z0-9'] in the lower-cased UTF-8 bytes (the same words as that regex finds
+# on the str: a multi-byte character never contains those bytes, so it splits words exactly the same). They
+# are cut out by mapping every other byte to a space and splitting, which is several times cheaper than
+# re.findall, and crc32 is mapped over the bytes with no encode per word.
+_WORD_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyz0123456789'")
+_TO_SPACE = bytes(c if c in _WORD_BYTES else 0x20 for c in range(256))
 NUM_PERM = 64
 SHINGLE_WORDS = 3
 MIN_SIMILARITY_CHARS = 120
 
 
-def _shingle_hashes(text: str) -> np.ndarray:
+class _TriggerScan:
+    """Indices of the trigger words that occur in a lower-cased text.
+
+    With Hyperscan: one pass over the text for all words (a scratch per thread, as Hyperscan requires);
+    without it, one substring search per distinct word. Both find exactly the same words (ASCII words occur in
+    a str exactly where they occur in its UTF-8 bytes).
+    """
+
+    def __init__(self, words: tuple[str, ...], use_hyperscan: bool = True) -> None:
+        self.words = words
+        self._db: Any = None
+        self._local = threading.local()
+        if use_hyperscan and _hs is not None:
+            db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+            db.compile(
+                expressions=[re.escape(w).encode() for w in words],
+                ids=list(range(len(words))),
+                elements=len(words),
+                flags=[_hs.HS_FLAG_SINGLEMATCH] * len(words),
+            )
+            self._db = db
+
+    def __call__(self, low: str) -> list[int]:
+        if self._db is None:
+            return [i for i, w in enumerate(self.words) if w in low]
+        scratch = getattr(self._local, "scratch", None)
+        if scratch is None:
+            scratch = self._local.scratch = _hs.Scratch(self._db)
+        found: list[int] = []
+        self._db.scan(
+            low.encode("utf-8", "surrogatepass"), match_event_handler=_collect, context=found, scratch=scratch
+        )
+        return found
+
+
+def _collect(word: int, start: int, end: int, flags: int, found: list[int]) -> None:
+    found.append(word)
+
+
+_TRIGGER_WORDS = tuple(dict.fromkeys(w for words in _TRIGGERS.values() for w in words))
+# per trigger word, the pattern names it wakes (in _PATTERNS order, so spans come out as before)
+_WAKES = [tuple(n for n, words in _TRIGGERS.items() if w in words) for w in _TRIGGER_WORDS]
+
+
+_TRIGGER_SCAN = _TriggerScan(_TRIGGER_WORDS)
+
+
+def _woken(found: list[int]) -> list[str]:
+    names = {n for i in found for n in _WAKES[i]}
+    return [n for n in _TRIGGERS if n in names]
+
+
+def _shingle_hashes(text: str, lowered: bool = False) -> np.ndarray:
     """32-bit hashes of the word 3-grams of `text` (vectorised: each word is hashed once)."""
-    words = _WORD.findall(text.lower())
+    low = text if lowered else text.lower()
+    words = low.encode("utf-8", "surrogatepass").translate(_TO_SPACE).split()
     if not words:
         return np.empty(0, dtype=np.uint64)
-    h = np.fromiter((zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words))
+    h = np.fromiter(map(zlib.crc32, words), dtype=np.uint64, count=len(words))
     if len(h) < SHINGLE_WORDS:
         return h
     return (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1] * np.uint64(0x85EBCA77) + h[2:]) & np.uint64(0xFFFFFFFF)
@@ -119,8 +183,10 @@ class TemplateIndex:
     The signatures are computed with numpy (64 multiply-shift hash functions, ((a*x + b) mod 2^64) >> 32, a
     2-independent family that needs no modulo, over 32-bit shingle hashes)
     and compared against all templates at once: for a few hundred templates one vectorised comparison is
-    cheaper than an LSH lookup; the whole check costs ~0.15 ms on a 1 KB prompt where building a
-    datasketch.MinHash (SHA-1 per shingle) took ~0.35 ms on this machine.
+    cheaper than an LSH lookup. The shift commutes with the minimum (it is monotonic), so it is applied to the
+    64 minima rather than the whole shingle x hash matrix, and the matrix is built in place; with that the
+    check costs ~0.06 ms on a 1 KB prompt (~0.15 ms before; building a datasketch.MinHash, SHA-1 per shingle,
+    took ~0.35 ms on this machine).
     """
 
     _SHIFT = np.uint64(32)
@@ -139,18 +205,23 @@ class TemplateIndex:
     def __len__(self) -> int:
         return len(self._sigs)
 
-    def _signature(self, text: str) -> np.ndarray | None:
-        hv = _shingle_hashes(text)
+    def _signature(self, text: str, lowered: bool = False) -> np.ndarray | None:
+        hv = _shingle_hashes(text, lowered)
         if hv.size == 0:
             return None
-        with np.errstate(over="ignore"):  # wrapping uint64 arithmetic is the hash
-            return ((np.outer(hv, self._a) + self._b) >> self._SHIFT).min(axis=0)
+        # wrapping uint64 arithmetic is the hash (numpy does not warn about overflow in array operations)
+        m = np.multiply.outer(hv, self._a)
+        m += self._b
+        return m.min(axis=0) >> self._SHIFT
 
-    def similarity(self, text: str) -> float:
-        sig = self._signature(text)
-        if sig is None or not len(self._sigs):
+    def similarity(self, text: str, lowered: bool = False) -> float:
+        """Best estimated Jaccard similarity to a template; `lowered`: `text` is already lower-cased."""
+        if not len(self._sigs):
             return 0.0
-        return float((self._sigs == sig).mean(axis=1).max())
+        sig = self._signature(text, lowered)
+        if sig is None:
+            return 0.0
+        return int((self._sigs == sig).sum(axis=1).max()) / NUM_PERM
 
 
 @lru_cache(maxsize=8)
@@ -188,14 +259,14 @@ class InjectionGuard(Guard):
 
     def find(self, text: str) -> list[Span]:
         low = text.lower()
+        # a pattern runs only where one of its trigger words occurs
         spans = [
             Span(m.start(), m.end(), name)
-            for name, words in _TRIGGERS.items()
-            if any(w in low for w in words)
+            for name in _woken(_TRIGGER_SCAN(low))
             for m in _SINGLE[name].finditer(text)
         ]
         if len(text) >= MIN_SIMILARITY_CHARS:
-            score = self.index.similarity(text)
+            score = self.index.similarity(low, lowered=True)
             if score >= self.threshold:
                 spans.append(Span(0, len(text), "jailbreak_template", score))
         return spans
