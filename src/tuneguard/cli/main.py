@@ -1,4 +1,5 @@
-"""The `tuneguard` command: registers every command group and maps errors to exit codes 0/1/2."""
+"""The `tuneguard` command: every command group in lifecycle order (each imported on first use) and the
+mapping of errors to exit codes 0/1/2."""
 from __future__ import annotations
 
 import sys
@@ -6,22 +7,27 @@ import sys
 import typer
 
 from tuneguard import __version__
-from tuneguard.core import TuneguardError
+from tuneguard.core.errors import TuneguardError
 
-from . import (
-    catalog_cmd,
-    data_cmd,
-    doctor,
-    ledger_cmd,
-    model_cmd,
-    probe_cmd,
-    registry_cmd,
-    report_cmd,
-    run_cmd,
-    serve_cmd,
-    train_cmd,
+from .lazy import Lazy, lazy_group
+
+# The order `tuneguard --help` lists them in: set-up commands, then the stages in lifecycle order (`train` is
+# a single command, and Typer lists single commands before groups, so it has always come before `data`).
+# Each is imported only when it runs or help lists it, so one command does not pay for every stage's imports.
+COMMANDS = (
+    Lazy("doctor", "tuneguard.cli.doctor", "doctor"),
+    Lazy("init", "tuneguard.cli.catalog_cmd", "init"),
+    Lazy("clauses", "tuneguard.cli.catalog_cmd", "clauses"),
+    Lazy("report", "tuneguard.cli.report_cmd", "report"),
+    Lazy("run", "tuneguard.cli.run_cmd", "run"),
+    Lazy("train", "tuneguard.cli.train_cmd", "train"),
+    Lazy("data", "tuneguard.cli.data_cmd", "app", group=True),
+    Lazy("model", "tuneguard.cli.model_cmd", "app", group=True),
+    Lazy("probe", "tuneguard.cli.probe_cmd", "app", group=True),
+    Lazy("registry", "tuneguard.cli.registry_cmd", "app", group=True),
+    Lazy("serve", "tuneguard.cli.serve_cmd", "app", group=True),
+    Lazy("ledger", "tuneguard.cli.ledger_cmd", "app", group=True),
 )
-from .common import err_console
 
 app = typer.Typer(
     name="tuneguard",
@@ -29,6 +35,7 @@ app = typer.Typer(
          "ledger.\n\nExample: tuneguard run examples/support-bot/tuneguard.toml",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=lazy_group(COMMANDS),
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -45,20 +52,6 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """tuneguard: fine-tuning security gates (WDTA AI-STR-01)."""
 
 
-app.command()(doctor.doctor)
-app.command()(catalog_cmd.init)
-app.command()(catalog_cmd.clauses)
-app.command(name="report")(report_cmd.report)
-app.command(name="run")(run_cmd.run)
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(model_cmd.app, name="model")
-app.command(name="train")(train_cmd.train)
-app.add_typer(probe_cmd.app, name="probe")
-app.add_typer(registry_cmd.app, name="registry")
-app.add_typer(serve_cmd.app, name="serve")
-app.add_typer(ledger_cmd.app, name="ledger")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code; user errors print one line, never a traceback.
 
@@ -71,9 +64,13 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 2)
     except TuneguardError as exc:
+        from .common import err_console
+
         err_console.print(f"[bold red]error:[/] {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
+        from .common import err_console
+
         err_console.print("interrupted")
         return 130
     return 0

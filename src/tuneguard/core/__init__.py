@@ -1,23 +1,62 @@
 """Shared core: findings, the evidence ledger, the policy file, the requirement catalog and small utilities.
 
 Every stage depends on this package; this package depends on no stage.
+
+Names load from their submodule on first access (PEP 562): `from tuneguard.core import UserError` must not
+pay for pydantic, SQLite and the catalog, which every CLI start-up did before (bench/RESULTS.md, "## model:").
 """
-from .canonical import canonical_bytes, canonical_json
-from .catalog import CORE_CHECKS, Catalog, CheckSpec, Requirement, load_catalog
-from .embedded import EMBEDDED_FILE, EMBEDDED_NAME, embedded_model_path
-from .hfmodels import materialize_model, model_digest, resolve_model_source
-from .errors import GateFailed, TuneguardError, UserError
-from .files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_bytes, sha256_file
-from .findings import Artifact, Finding, Severity, StageResult, Verdict
-from .home import keys_path, ledger_path, private_file_ok, registry_path, tuneguard_home
-from .ledger import Ledger, LedgerEntry, VerifyReport, verify_entries, verify_export
-from .policy import Policy, load_policy, parse_policy
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> submodule that defines it
+_EXPORTS = {
+    "canonical": ("canonical_bytes", "canonical_json"),
+    "catalog": ("CORE_CHECKS", "Catalog", "CheckSpec", "Requirement", "load_catalog"),
+    "embedded": ("EMBEDDED_FILE", "EMBEDDED_NAME", "embedded_model_path"),
+    "hfmodels": ("materialize_model", "model_digest", "resolve_model_source"),
+    "errors": ("GateFailed", "TuneguardError", "UserError"),
+    "files": ("atomic_write_bytes", "atomic_write_text", "atomic_writer", "sha256_bytes", "sha256_file"),
+    "findings": ("Artifact", "Finding", "Severity", "StageResult", "Verdict"),
+    "home": ("keys_path", "ledger_path", "private_file_ok", "registry_path", "tuneguard_home"),
+    "ledger": ("Ledger", "LedgerEntry", "VerifyReport", "verify_entries", "verify_export"),
+    "policy": ("Policy", "load_policy", "parse_policy"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME", "Finding", "GateFailed",
-    "Ledger", "LedgerEntry", "Policy", "Requirement", "Severity", "StageResult", "TuneguardError", "UserError",
-    "Verdict", "VerifyReport", "atomic_write_bytes", "atomic_write_text", "atomic_writer", "canonical_bytes",
-    "canonical_json", "embedded_model_path", "keys_path", "ledger_path", "load_catalog", "load_policy", "materialize_model", "model_digest", "resolve_model_source",
-    "parse_policy", "private_file_ok", "registry_path", "sha256_bytes", "sha256_file", "tuneguard_home",
+    "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME", "Finding",
+    "GateFailed", "Ledger", "LedgerEntry", "Policy", "Requirement", "Severity", "StageResult",
+    "TuneguardError", "UserError", "Verdict", "VerifyReport", "atomic_write_bytes", "atomic_write_text",
+    "atomic_writer", "canonical_bytes", "canonical_json", "embedded_model_path", "keys_path", "ledger_path",
+    "load_catalog", "load_policy", "materialize_model", "model_digest", "parse_policy", "private_file_ok",
+    "registry_path", "resolve_model_source", "sha256_bytes", "sha256_file", "tuneguard_home",
     "verify_entries", "verify_export",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:  # type checkers and IDEs see the eager imports
+    from .canonical import canonical_bytes, canonical_json
+    from .catalog import CORE_CHECKS, Catalog, CheckSpec, Requirement, load_catalog
+    from .embedded import EMBEDDED_FILE, EMBEDDED_NAME, embedded_model_path
+    from .errors import GateFailed, TuneguardError, UserError
+    from .files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_bytes, sha256_file
+    from .findings import Artifact, Finding, Severity, StageResult, Verdict
+    from .hfmodels import materialize_model, model_digest, resolve_model_source
+    from .home import keys_path, ledger_path, private_file_ok, registry_path, tuneguard_home
+    from .ledger import Ledger, LedgerEntry, VerifyReport, verify_entries, verify_export
+    from .policy import Policy, load_policy, parse_policy
