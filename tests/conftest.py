@@ -16,6 +16,8 @@ def tg_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "tghome"
     monkeypatch.setenv("TUNEGUARD_HOME", str(home))
     monkeypatch.delenv("TUNEGUARD_CONFIG", raising=False)
+    # A developer's shared PostgreSQL ledger must never receive test entries (its own tests pass the URL).
+    monkeypatch.delenv("TUNEGUARD_LEDGER_URL", raising=False)
     monkeypatch.chdir(tmp_path)
     return home
 

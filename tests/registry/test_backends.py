@@ -104,3 +104,35 @@ def test_postgres_metadata_versions_aliases_and_concurrent_pushes(
         from tuneguard.registry.access import authenticate
 
         assert authenticate(reg.engine, token).role == "deployer"
+
+
+@pytest.mark.slow
+def test_team_setup_s3_blobs_postgres_metadata_and_ledger(
+    pg_url: str, s3_endpoint: str, s3_bucket, policy, tmp_path: Path, tg_home: Path, monkeypatch
+) -> None:
+    """The deployment guide's combination end to end: blobs on S3, metadata and ledger on one PostgreSQL."""
+    from tuneguard.core import Ledger
+    from tuneguard.core.ledger import LEDGER_URL_ENV
+    from tuneguard.registry import Registry
+
+    client, bucket = s3_bucket
+    monkeypatch.setenv(LEDGER_URL_ENV, pg_url)
+    monkeypatch.setenv("TUNEGUARD_S3_ENDPOINT", s3_endpoint)
+    monkeypatch.setenv("TUNEGUARD_REGISTRY_STORE", f"s3://{bucket}/team")
+    monkeypatch.setenv("TUNEGUARD_REGISTRY_DB", pg_url)
+    artifact = make_artifact(tmp_path / "a", big=200_000)
+    with Registry.open(policy=policy) as reg:
+        assert reg.push(artifact, "bot") == "bot@v1"
+        reg.promote("bot@v1", "staging")
+        assert files_of(reg.pull("bot:staging", tmp_path / "out")) == files_of(artifact)
+        assert reg.verify("bot@v1").ok
+    assert not (tg_home / "registry.db").exists() and not (tg_home / "ledger.db").exists()
+    assert not (tg_home / "registry" / "objects").exists()
+    keys = [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]]
+    assert keys and all(k.startswith("team/objects/") for k in keys)
+    with Ledger(readonly=True) as ledger:
+        assert str(ledger.path).startswith("postgresql://")
+        report = ledger.verify()
+        operations = [e.payload.get("operation") for e in ledger.entries(stage="registry", kind="access")]
+    assert report.ok and report.count >= 4
+    assert {"push", "promote", "pull", "verify"} <= set(operations)

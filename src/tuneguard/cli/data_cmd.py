@@ -25,7 +25,18 @@ CHECKS_HELP = (
     "data.pii.EMAIL_ADDRESS, data.clean.near_duplicate, data.poison.backdoor_trigger. Default: policy "
     "data.checks, else all."
 )
-WORKERS_HELP = "Worker processes for detection (records are still reported in input order)."
+WORKERS_HELP = (
+    "Worker processes for detection (records are still reported in input order); with --engine ray, "
+    "parallel Ray tasks."
+)
+ENGINE_HELP = (
+    "local: this machine's processes; ray: Ray Data tasks on a local Ray instance or the cluster at "
+    "--address (same results; needs tuneguard[ray])."
+)
+ADDRESS_HELP = (
+    "Ray cluster to join with --engine ray (ray://host:10001 or host:6379; default: RAY_ADDRESS, else a "
+    "private local instance)."
+)
 
 
 @contextmanager
@@ -64,6 +75,14 @@ def _selection(checks: list[str], policy_checks: list[str]):
         return parse_checks(checks or policy_checks)
     except ValueError as exc:
         raise UserError(f"--checks: {exc}") from None
+
+
+def _engine(engine: str, address: str | None) -> str:
+    if engine not in ("local", "ray"):
+        raise UserError(f"--engine {engine}: use local or ray")
+    if address and engine != "ray":
+        raise UserError("--address is for --engine ray")
+    return engine
 
 
 def _show_entities(title: str, counts: dict[str, int], after: dict[str, int] | None = None) -> None:
@@ -116,6 +135,8 @@ def scan(
     checks: list[str] = typer.Option([], "--checks", "-c", help=CHECKS_HELP),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first malformed line (exit 2)."),
     policy_file: Path | None = typer.Option(None, "--policy", help="Policy file (default: tuneguard.toml)."),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str | None = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Scan every string field of every record for PII, secrets, cleaning problems and poisoning.
 
@@ -130,7 +151,8 @@ def scan(
     selection = _selection(checks, policy.data.checks)
     with _progress("scan") as update:
         result = scan_dataset(str(path), policy.data, selection, workers=workers, strict=strict,
-                              on_progress=update, keep_findings=MAX_KEPT_FINDINGS if json_out else 100)
+                              on_progress=update, keep_findings=MAX_KEPT_FINDINGS if json_out else 100,
+                              engine=_engine(engine, address), address=address)
     st = result["stats"]
     if json_out:
         emit_json(result, json_out)
@@ -163,6 +185,8 @@ def sanitize(
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help=WORKERS_HELP),
     checks: list[str] = typer.Option([], "--checks", "-c", help=CHECKS_HELP),
     strict: bool = typer.Option(False, "--strict", help="Stop at the first malformed line (exit 2)."),
+    engine: str = typer.Option("local", "--engine", help=ENGINE_HELP),
+    address: str | None = typer.Option(None, "--address", help=ADDRESS_HELP),
 ) -> None:
     """Anonymize and clean a dataset, write a manifest next to it, and record the data gate in the ledger.
 
@@ -179,7 +203,8 @@ def sanitize(
     selection = _selection(checks, policy.data.checks)
     with _progress("sanitize") as update:
         manifest = sanitize_dataset(
-            path, output, policy, selection, workers=workers, strict=strict, on_progress=update
+            path, output, policy, selection, workers=workers, strict=strict, on_progress=update,
+            engine=_engine(engine, address), address=address,
         )
     if json_out:
         emit_json(manifest, json_out)

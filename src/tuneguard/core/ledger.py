@@ -1,8 +1,14 @@
-"""The evidence ledger: an append-only, hash-chained SQLite log that every stage writes and reports read.
+"""The evidence ledger: an append-only, hash-chained log (SQLite, or PostgreSQL for a team) that every stage
+writes and reports read.
 
 Each entry's hash is SHA-256 over the previous entry's hash and the canonical JSON of the entry's
 body (seq, time, actor, stage, kind, payload). Editing, deleting or reordering any entry breaks the
 chain at that entry; truncating the tail is caught by checking against a head hash kept elsewhere.
+
+Storage is a small seam (`_SqliteDb` here, `PgLedgerDb` in ledger_pg.py): the database only keeps rows and
+serialises appends; hashing, verification and export live in `Ledger`, so both stores chain and export alike.
+TUNEGUARD_LEDGER_URL=postgresql://... moves TUNEGUARD_HOME's ledger to PostgreSQL; a ledger opened at an
+explicit other file path stays SQLite.
 """
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from .files import atomic_writer
 from .findings import StageResult
 from .home import ledger_path
 
+LEDGER_URL_ENV = "TUNEGUARD_LEDGER_URL"
 GENESIS_HASH = "0" * 64
 EXPORT_FORMAT = "tuneguard-ledger-export"
 EXPORT_VERSION = 1
@@ -99,7 +106,8 @@ def verify_entries(entries: Iterable[LedgerEntry], expected_head: str | None = N
     for entry in entries:
         if entry.seq != expected_seq:
             return VerifyReport(False, count, prev, entry.seq,
-                                f"entry seq {entry.seq}: expected seq {expected_seq} (entry missing or reordered)")
+                                f"entry seq {entry.seq}: expected seq {expected_seq}"
+                                " (entry missing or reordered)")
         if entry.prev_hash != prev:
             return VerifyReport(False, count, prev, entry.seq,
                                 f"entry seq {entry.seq}: prev_hash does not match entry {entry.seq - 1}"
@@ -110,33 +118,96 @@ def verify_entries(entries: Iterable[LedgerEntry], expected_head: str | None = N
         prev, count, expected_seq = entry.hash, count + 1, expected_seq + 1
     if expected_head is not None and expected_head != prev:
         return VerifyReport(False, count, prev, None,
-                            f"chain ends at {prev} after {count} entries, not at the expected head {expected_head}"
-                            " (entries were removed from the end or the chain was replaced)")
+                            f"chain ends at {prev} after {count} entries, not at the expected head"
+                            f" {expected_head} (entries were removed from the end or the chain was replaced)")
     return VerifyReport(True, count, prev)
 
 
-class Ledger:
-    """One ledger database. Safe to share between threads; many processes may append at once."""
+# A stored row in column order: seq, time, actor, stage, kind, payload (canonical JSON text), prev_hash, hash.
+Row = tuple[int, str, str, str, str, str, str, str]
+_INSERT = ("INSERT INTO entries(seq, time, actor, stage, kind, payload, prev_hash, hash)"
+           " VALUES (?,?,?,?,?,?,?,?)")
+_SELECT = "SELECT seq, time, actor, stage, kind, payload, prev_hash, hash FROM entries"
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> None:
-        self.path = Path(path) if path is not None else ledger_path()
-        self._lock = threading.Lock()
+
+class _SqliteDb:
+    """One SQLite file; BEGIN IMMEDIATE serialises appends across processes on this machine."""
+
+    def __init__(self, path: Path, readonly: bool) -> None:
+        self.where = str(path)
         if readonly:
-            if not self.path.exists():
-                raise UserError(f"no ledger at {self.path} (set TUNEGUARD_HOME or run a stage first)")
-            uri = f"file:{self.path}?mode=ro"
+            if not path.exists():
+                raise UserError(f"no ledger at {path} (set TUNEGUARD_HOME or run a stage first)")
+            uri = f"file:{path}?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            self._conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self._conn = sqlite3.connect(path, timeout=60, isolation_level=None, check_same_thread=False)
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
-            os.chmod(self.path, 0o600)
+            os.chmod(path, 0o600)
         self._conn.execute("PRAGMA busy_timeout=60000")
 
     def close(self) -> None:
         self._conn.close()
+
+    def append(self, extend: Callable[[int, str], list[Row]]) -> None:
+        # BEGIN IMMEDIATE takes SQLite's write lock before the head is read, so two writers can never both
+        # extend the same head (which would fork the chain).
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            seq, prev = self.head()
+            self._conn.executemany(_INSERT, extend(seq, prev))
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def select(self, stage: str | None, kind: str | None, since: int) -> list[Row]:
+        sql, args = _SELECT + " WHERE seq >= ?", [since]
+        if stage:
+            sql, args = sql + " AND stage = ?", [*args, stage]
+        if kind:
+            sql, args = sql + " AND kind = ?", [*args, kind]
+        return self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+
+    def raw(self) -> list[Row]:
+        # rowid is insertion order, so a row whose seq was rewritten still shows up where it was stored.
+        return self._conn.execute(_SELECT + " ORDER BY rowid").fetchall()
+
+    def head(self) -> tuple[int, str]:
+        row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
+        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+
+
+def _is_url(path: object) -> bool:
+    return isinstance(path, str) and path.startswith(("postgresql://", "postgres://"))
+
+
+def _open_db(path: str | os.PathLike[str] | None, readonly: bool) -> tuple[Path | str, Any]:
+    url = str(path) if _is_url(path) else os.environ.get(LEDGER_URL_ENV)
+    default = ledger_path()
+    if url and (_is_url(path) or path is None or os.path.abspath(path) == os.path.abspath(default)):
+        from .ledger_pg import PgLedgerDb
+
+        db = PgLedgerDb(url, readonly)
+        return db.where, db
+    file = Path(path) if path is not None else default
+    return file, _SqliteDb(file, readonly)
+
+
+class Ledger:
+    """One ledger database. Safe to share between threads; many processes (and, on PostgreSQL, many
+    machines) may append at once."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, readonly: bool = False) -> None:
+        # `path` is a Path for SQLite; for PostgreSQL it is the URL without its password (for messages).
+        self.path, self._db = _open_db(path, readonly)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -153,32 +224,28 @@ class Ledger:
                     actor: str | None = None) -> list[LedgerEntry]:
         """Append several (stage, kind, payload) entries in one transaction.
 
-        BEGIN IMMEDIATE takes SQLite's write lock before the head is read, so two writers can
-        never both extend the same head (which would fork the chain).
+        The store calls `extend` with the head it read while holding its write lock, so the entries
+        chain onto the true head even when other processes or machines append at the same time.
         """
         who = actor or default_actor()
         normalised = [(stage, kind, orjson.loads(canonical_json(payload))) for stage, kind, payload in items]
+        written: list[LedgerEntry] = []
+
+        def extend(seq: int, prev: str) -> list[Row]:
+            written.clear()  # a store may retry the transaction; only the last attempt counts
+            rows: list[Row] = []
+            for stage, kind, payload in normalised:
+                seq += 1
+                body = {"seq": seq, "time": utc_now(), "actor": who, "stage": stage,
+                        "kind": kind, "payload": payload}
+                digest = entry_hash(prev, body)
+                rows.append((seq, body["time"], who, stage, kind, canonical_json(payload), prev, digest))
+                written.append(LedgerEntry(seq, body["time"], who, stage, kind, payload, prev, digest))
+                prev = digest
+            return rows
+
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-                seq, prev = (row[0], row[1]) if row else (0, GENESIS_HASH)
-                written = []
-                for stage, kind, payload in normalised:
-                    seq += 1
-                    body = {"seq": seq, "time": utc_now(), "actor": who, "stage": stage,
-                            "kind": kind, "payload": payload}
-                    digest = entry_hash(prev, body)
-                    self._conn.execute(
-                        "INSERT INTO entries(seq, time, actor, stage, kind, payload, prev_hash, hash)"
-                        " VALUES (?,?,?,?,?,?,?,?)",
-                        (seq, body["time"], who, stage, kind, canonical_json(payload), prev, digest))
-                    written.append(LedgerEntry(seq, body["time"], who, stage, kind, payload, prev, digest))
-                    prev = digest
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
+            self._db.append(extend)
         return written
 
     def record(self, result: StageResult, *, actor: str | None = None) -> LedgerEntry:
@@ -188,20 +255,14 @@ class Ledger:
     # -- reading -----------------------------------------------------------------------------
     def entries(self, *, stage: str | None = None, kind: str | None = None,
                 since: int = 0) -> Iterator[LedgerEntry]:
-        sql, args = "SELECT seq, time, actor, stage, kind, payload, prev_hash, hash FROM entries WHERE seq >= ?", [since]
-        if stage:
-            sql, args = sql + " AND stage = ?", [*args, stage]
-        if kind:
-            sql, args = sql + " AND kind = ?", [*args, kind]
         with self._lock:
-            rows = self._conn.execute(sql + " ORDER BY seq", args).fetchall()
+            rows = self._db.select(stage, kind, since)
         for seq, time, actor, stg, knd, payload, prev, digest in rows:
             yield LedgerEntry(seq, time, actor, stg, knd, orjson.loads(payload), prev, digest)
 
     def head(self) -> tuple[int, str]:
         with self._lock:
-            row = self._conn.execute("SELECT seq, hash FROM entries ORDER BY seq DESC LIMIT 1").fetchone()
-        return (row[0], row[1]) if row else (0, GENESIS_HASH)
+            return self._db.head()
 
     def get(self, seq: int) -> LedgerEntry | None:
         return next(self.entries(since=seq), None) if seq > 0 else None
@@ -210,7 +271,9 @@ class Ledger:
         for entry in self.entries(stage=stage, kind="stage_result"):
             yield entry, StageResult.from_payload(entry.payload)
 
-    def find_latest(self, stage: str, predicate: Callable[[StageResult], bool]) -> tuple[LedgerEntry, StageResult] | None:
+    def find_latest(
+        self, stage: str, predicate: Callable[[StageResult], bool]
+    ) -> tuple[LedgerEntry, StageResult] | None:
         found = None
         for entry, result in self.stage_results(stage):
             if predicate(result):
@@ -223,8 +286,7 @@ class Ledger:
     def _raw_entries(self) -> Iterator[LedgerEntry]:
         # Verification must see rows as stored, so payload text is parsed without normalising.
         with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, time, actor, stage, kind, payload, prev_hash, hash FROM entries ORDER BY rowid").fetchall()
+            rows = self._db.raw()
         for seq, time, actor, stage, kind, payload, prev, digest in rows:
             try:
                 body = orjson.loads(payload)
@@ -274,6 +336,7 @@ def verify_export(path: str | os.PathLike[str], expected_head: str | None = None
     report = verify_entries(entries, expected_head)
     if report.ok and (header.get("head") != report.head or header.get("count") != report.count):
         return VerifyReport(False, report.count, report.head, None,
-                            f"export header says {header.get('count')} entries ending at {header.get('head')},"
-                            f" but the chain has {report.count} ending at {report.head}")
+                            f"export header says {header.get('count')} entries ending at"
+                            f" {header.get('head')}, but the chain has {report.count} ending at"
+                            f" {report.head}")
     return report

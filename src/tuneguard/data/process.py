@@ -8,7 +8,7 @@ from typing import Any
 
 from .anonymize import Anonymizer, RecordState, mask_preview
 from .clean import CLEAN_SEVERITY, content_key, minhash_values, record_problems, strip_controls
-from .fields import iter_strings, map_strings, prompt_response, record_text
+from .fields import iter_strings, map_strings, prompt_response, record_text, string_fields
 from .pii.engine import PiiEngine
 from .pii.spans import PiiSpan
 from .records import RawItem, parse_item
@@ -124,7 +124,7 @@ class RecordProcessor:
                     out.findings.append(clean_finding(item.line, check, message))
         spans_by_path: dict[str, list[PiiSpan]] = {}
         if self.engine is not None:
-            fields = list(iter_strings(record))
+            fields = string_fields(record)
             found = self.engine.find_fields([t for _, t in fields])
             for (path, text), spans in zip(fields, found, strict=True):
                 if spans:

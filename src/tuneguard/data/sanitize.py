@@ -68,6 +68,8 @@ def sanitize_dataset(
     on_progress: ProgressFn | None = None,
     record: bool = True,
     use_hyperscan: bool = True,
+    engine: str = "local",
+    address: str | None = None,
 ) -> dict[str, Any]:
     """Write the anonymized dataset and its manifest; returns the manifest (with `verdict`)."""
     started = time.perf_counter()
@@ -91,7 +93,7 @@ def sanitize_dataset(
     fail_at = Severity(data_policy.fail_severity)
     residual_gate = 0
     with DatasetWriter(output, out_format) as writer:
-        for out in iter_outcomes(reader, config, workers):
+        for out in iter_outcomes(reader, config, workers, engine=engine, address=address):
             extra = tally.add(out)
             reason = out.issues[-1] if not out.parsed else out.drop
             if reason is None and "exact_duplicate" in extra and data_policy.drop_duplicates:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 import string
 from collections import Counter
 
 # --- Luhn (payment cards) -----------------------------------------------------------------------------------
 
 
+# Luhn doubling of one digit, by digit value.
+_LUHN_DOUBLE = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
 def luhn_ok(digits: str) -> bool:
-    return len(digits) >= 2 and digits.isdigit() and luhn_check_digit(digits[:-1]) == digits[-1]
+    if len(digits) < 2 or not digits.isdigit():
+        return False
+    if not digits.isascii():  # other Unicode digits: the reference algorithm's arithmetic on code points
+        return luhn_check_digit(digits[:-1]) == digits[-1]
+    # Equivalent to comparing the computed check digit, in two C-level passes over the string.
+    d = _LUHN_DOUBLE
+    total = sum(map(int, digits[-1::-2])) + sum(d[int(c)] for c in digits[-2::-2])
+    return total % 10 == 0
 
 
 def luhn_check_digit(body: str) -> str:
@@ -235,7 +247,18 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
 
 
+_ASCII_CLASSES = (
+    re.compile(r"[a-z]"),
+    re.compile(r"[A-Z]"),
+    re.compile(r"[0-9]"),
+    re.compile("[" + re.escape(string.punctuation) + "]"),
+)
+
+
 def char_classes(value: str) -> int:
+    """How many of lower case, upper case, digits and ASCII punctuation occur in `value`."""
+    if value.isascii():  # for ASCII, islower/isupper/isdigit are exactly these classes: C-level searches
+        return sum(1 for r in _ASCII_CLASSES if r.search(value))
     return sum(
         (
             any(c.islower() for c in value),

@@ -12,6 +12,11 @@ from .spans import PiiSpan, severity_of
 
 # No recognizer can report anything in a shorter string (the shortest is a surname before 先生, e.g. 王先生).
 MIN_ENTITY_CHARS = 3
+# Short strings repeat in every record (role names, keys-as-values, short system prompts, "OK"): their result
+# is remembered, bounded by entry count. Longer texts are not cached, so throughput does not depend on a
+# corpus repeating itself.
+CACHE_MAX_CHARS = 64
+CACHE_ENTRIES = 4096
 
 # Presidio entity types that no built-in recognizer covers; reported so users know what is not looked for.
 NOT_COVERED = (
@@ -60,6 +65,7 @@ class PiiEngine:
         self.min_score = min_score
         self._matcher = CombinedMatcher(self.recognizers, use_hyperscan=use_hyperscan)
         self._ner = NerBackend(ner_backend) if ner_backend else None
+        self._short: dict[str, tuple[PiiSpan, ...]] = {}
 
     @property
     def backend(self) -> str:
@@ -67,8 +73,16 @@ class PiiEngine:
 
     def find(self, text: str) -> list[PiiSpan]:
         """Non-overlapping spans sorted by start; on overlap the higher score, then the longer span, wins."""
-        if not text:
+        n = len(text)
+        if n < MIN_ENTITY_CHARS:
             return []
+        if n <= CACHE_MAX_CHARS:
+            known = self._short.get(text)
+            if known is None:
+                if len(self._short) >= CACHE_ENTRIES:
+                    self._short.clear()
+                known = self._short[text] = tuple(self._find(text, self._matcher.hits(text)))
+            return list(known)
         return self._find(text, self._matcher.hits(text))
 
     def find_fields(self, texts: list[str]) -> list[list[PiiSpan]]:
@@ -77,7 +91,8 @@ class PiiEngine:
         One matcher pass per field measured faster than one pass over the joined record, where every field
         then runs every pattern that fired anywhere in the record.
         """
-        return [self.find(t) if len(t) >= MIN_ENTITY_CHARS else [] for t in texts]
+        find = self.find
+        return [find(t) for t in texts]
 
     def _find(self, text: str, slots: list[tuple[int, int]]) -> list[PiiSpan]:
         found: list[PiiSpan] = []

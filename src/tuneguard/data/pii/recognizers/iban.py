@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..checksums import iban_ok
-from .base import NOT_ALNUM_AFTER, NOT_ALNUM_BEFORE, Pattern, Recognizer
+from .base import NOT_ALNUM_AFTER, NOT_ALNUM_BEFORE, Candidate, Pattern, Recognizer
 
 
 class IbanRecognizer(Recognizer):
@@ -23,13 +23,15 @@ class IbanRecognizer(Recognizer):
 
     def candidates(self, text, pattern_index):
         # A greedy match may swallow a following word ("DE89 3704 ... 00 ABCD"): retry on shorter prefixes.
-        out = super().candidates(text, pattern_index)
+        # One regex pass serves both the exact try and the retry.
+        matches = list(self.compiled[pattern_index].finditer(text))
+        if not matches:
+            return []
+        out = self.from_matches(text, pattern_index, matches)
         if out:
             return out
-        from .base import Candidate
-
         found = []
-        for m in self.compiled[pattern_index].finditer(text):
+        for m in matches:
             value = m.group()
             while " " in value:
                 value = value.rsplit(" ", 1)[0]

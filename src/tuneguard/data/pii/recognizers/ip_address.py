@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from .base import Pattern, Recognizer
@@ -25,12 +26,17 @@ class IpAddressRecognizer(Recognizer):
     def validate(self, value, text, start, end):
         if start > 0 and text[start - 1] in "vV":
             return None
-        try:
-            addr = ipaddress.ip_address(value)
-        except ValueError:
-            return None
-        if addr.version == 6 and (value.count(":") < 3 and "::" not in value or value in ("::", "::1")):
-            return None
-        if addr.version == 4 and value.startswith("0."):
-            return None
-        return "IP_ADDRESS", 1.0
+        return ("IP_ADDRESS", 1.0) if _is_ip(value) else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _is_ip(value: str) -> bool:
+    """`ipaddress` parsing is slow (exceptions on every timestamp-like candidate) and depends on the value
+    only, so verdicts are memoized."""
+    try:
+        addr = ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    if addr.version == 6 and (value.count(":") < 3 and "::" not in value or value in ("::", "::1")):
+        return False
+    return not (addr.version == 4 and value.startswith("0."))

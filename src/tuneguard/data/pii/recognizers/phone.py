@@ -95,15 +95,22 @@ class PhoneRecognizer(Recognizer):
 
     def candidates(self, text, pattern_index):
         out = []
+        window, score0, boost = self.context_window, self.patterns[0].score, self.context_boost
+        ctx, neg = self._context_re, self._negative_re
         for m in self.compiled[pattern_index].finditer(text):
             start, value = m.start(), m.group()
+            # The text before the match is the same for every trimmed variant: read it once. A negative cue
+            # ("order", "订单" ...) rejects every variant, so skip validation altogether.
+            before = text[max(0, start - window) : start].lower()
+            if neg.search(before):
+                continue
+            cue = ctx.search(before) is not None
             for _ in range(3):
-                verdict = self.validate(value, text, start, start + len(value))
-                if verdict is not None:
+                if _verdict(value, cue, self.regions, self.cue_regions):
                     end = start + len(value)
-                    score = self._contextual(self.patterns[0].score * verdict[1], text, start, end)
-                    if score is not None:
-                        out.append(Candidate(start, start + len(value), "PHONE_NUMBER", score))
+                    near = cue or ctx.search(text[end : end + 12].lower()) is not None
+                    score = min(1.0, score0 + boost) if near else score0
+                    out.append(Candidate(start, end, "PHONE_NUMBER", score))
                     break
                 cut = value.rfind(" ")
                 if cut <= 0:
@@ -114,26 +121,45 @@ class PhoneRecognizer(Recognizer):
         return out
 
     def validate(self, value, text, start, end):
-        core = value.split("x")[0].split("ext")[0].strip()
-        digits = "".join(c for c in core.replace("(0)", "") if c.isdigit())
-        if not 7 <= len(digits) <= 15 or _DATE.match(core) or _IPV4.match(core):
-            return None
-        if _DECIMAL.match(core) or _SSN_SHAPE.match(core):  # an amount or an SSN-shaped value, not a phone
-            return None
-        international = core.startswith("+") or core.startswith("00")
-        bare = core.isdigit()
-        if bare and not international and not _CN_MOBILE.match(core) and not self._has_cue(text, start):
-            return None
-        if international:
-            return ("PHONE_NUMBER", 1.0) if _valid(core.replace("(0)", ""), None) else None
-        regions = [r for r in _plausible_regions(digits) if r in self.regions]
-        if self._has_cue(text, start):
-            regions += self.cue_regions
-        return ("PHONE_NUMBER", 1.0) if any(_valid(core, r) for r in regions) else None
+        cue = self._has_cue(text, start)
+        return ("PHONE_NUMBER", 1.0) if _verdict(value, cue, self.regions, self.cue_regions) else None
 
     def _has_cue(self, text: str, start: int) -> bool:
         before = text[max(0, start - self.context_window) : start].lower()
-        return any(w in before for w in self.context)
+        return self._context_re.search(before) is not None
+
+
+# Characters the phone pattern allows besides digits; deleting them leaves the digits (the pattern only
+# admits ASCII digits, so this equals filtering with str.isdigit).
+_SEPARATORS = str.maketrans("", "", " ().-+")
+
+
+@functools.lru_cache(maxsize=65536)
+def _verdict(value: str, cue: bool, regions: tuple[str, ...], cue_regions: tuple[str, ...]) -> bool:
+    """Whether `value` is a valid phone number; `cue` = a phone word stands before it. A pure function of
+    its arguments, so it is memoized: repeated numbers and repeated non-numbers (timestamps, amounts) cost
+    one dict lookup."""
+    core = value.split("x")[0].split("ext")[0].strip()
+    digits = core.replace("(0)", "").translate(_SEPARATORS)
+    if not 7 <= len(digits) <= 15 or not digits.isdigit():
+        # digit counts as in `str.isdigit` filtering; anything else the pattern let through is not a digit
+        digits = "".join(c for c in core.replace("(0)", "") if c.isdigit())
+        if not 7 <= len(digits) <= 15:
+            return False
+    if _DATE.match(core) or _IPV4.match(core):
+        return False
+    if _DECIMAL.match(core) or _SSN_SHAPE.match(core):  # an amount or an SSN-shaped value, not a phone
+        return False
+    international = core.startswith("+") or core.startswith("00")
+    bare = core.isdigit()
+    if bare and not international and not _CN_MOBILE.match(core) and not cue:
+        return False
+    if international:
+        return _valid(core.replace("(0)", ""), None)
+    candidates = [r for r in _plausible_regions(digits) if r in regions]
+    if cue:
+        candidates += cue_regions
+    return any(_valid(core, r) for r in candidates)
 
 
 def _plausible_regions(digits: str) -> tuple[str, ...]:

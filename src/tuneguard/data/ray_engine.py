@@ -1,0 +1,214 @@
+"""The Ray engine for `data scan|sanitize --engine ray`: per-record work runs as Ray Data map_batches tasks,
+corpus-level steps stay on the driver, so the results are those of the local engine, byte for byte.
+
+Why this split: everything per record (parsing, recognizers, cleaning checks, anonymization, the residual
+re-scan, MinHash signatures) is a pure function of the record and the config (`RecordProcessor`), so it can
+run anywhere. Everything global (exact and near-duplicate indexes, poisoning statistics over all tuning
+examples, the output file and the manifest) needs the records in input order and is done by the caller's
+`Tally` on the driver from the outcomes this module yields in input order, exactly as with local workers.
+
+The driver reads the input with the same `DatasetReader` (same line numbers, same malformed-input handling)
+and cuts it into shards of 8 x `batch_size` items; a window of shards becomes one Ray Dataset whose
+map_batches tasks process one shard each and return the pickled outcomes, which the driver merges by shard
+index. Two windows are in flight so the workers do not idle while the driver merges. Memory stays bounded by
+the windows, not the input size. Shards travel through Ray's object store, so the input only has to be
+readable by the driver; the pseudonym/token keys (TUNEGUARD_HOME/keys) must be readable on every node.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
+from typing import Any
+
+from tuneguard.core import UserError
+
+from .process import Outcome, ProcessConfig, RecordProcessor
+from .records import RawItem
+
+# A shard (one map_batches task) is this many reader batches: 8 x 512 records is a few seconds of work. Each
+# task costs about 0.2-0.3 s of Ray overhead (scheduling, block (de)serialization), which with 512-record
+# shards ate the second worker's gain entirely on a 2-core machine (bench/data_ray.py).
+BATCHES_PER_SHARD = 8
+# Shards per window and worker: each window is one Dataset execution (about 0.3-0.5 s fixed cost), and the
+# cap bounds the driver's memory on large clusters (two windows of at most 128 x 4096 records in flight).
+SHARDS_PER_WORKER = 4
+MAX_WINDOW_SHARDS = 128
+# What the per-record work reads from the environment: the home (pseudonym/token keys) and the model cache.
+# Nothing else goes to the workers: task specs are stored by Ray, and secrets such as TUNEGUARD_TOKEN or a
+# ledger URL with a password have no business there.
+_TASK_ENV = ("TUNEGUARD_HOME", "TUNEGUARD_MODEL_CACHE")
+
+# Per worker process: one RecordProcessor per config, kept across tasks so the recognizers (Hyperscan
+# database, NER model) are built once per process rather than once per shard.
+_PROCESSORS: dict[ProcessConfig, RecordProcessor] = {}
+# The task environment given to ray.init by `connect`, when this process started or joined the instance.
+_JOB_ENV: dict[str, Any] | None = None
+
+
+def ray_available() -> bool:
+    try:
+        import ray.data  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _process_shards(batch: Any, config: ProcessConfig) -> Any:
+    """map_batches function (runs in Ray workers): each row of the Arrow batch holds one pickled shard."""
+    import pyarrow as pa
+
+    processor = _PROCESSORS.get(config)
+    if processor is None:
+        processor = _PROCESSORS[config] = RecordProcessor(config)
+    blobs = []
+    for blob in batch.column("items").to_pylist():
+        items: list[RawItem] = pickle.loads(blob)  # noqa: S301 - our own driver's shards
+        blobs.append(pickle.dumps(processor.run(items), protocol=pickle.HIGHEST_PROTOCOL))
+    # Binary columns keep every byte (a numpy bytes array would strip trailing NULs).
+    return pa.table({"shard": batch.column("shard"), "outcomes": pa.array(blobs, type=pa.binary())})
+
+
+def connect(address: str | None, workers: int) -> int:
+    """Start (or join, with `address`) a Ray instance; returns the number of parallel tasks to use."""
+    if not ray_available():
+        raise UserError("--engine ray needs Ray Data: pip install 'tuneguard[ray]'")
+    import ray
+
+    global _JOB_ENV
+    if ray.is_initialized():
+        return workers
+    env = _task_env()
+    # The job's environment lets the workers Ray starts with the instance run our tasks at once; a task
+    # with another environment would need a fresh worker pool (seconds per window start on a busy node).
+    kwargs: dict[str, Any] = {
+        "runtime_env": env,
+        "log_to_driver": False,
+        "configure_logging": False,
+    }
+    address = address or os.environ.get("RAY_ADDRESS")
+    if address:
+        kwargs["address"] = address
+    else:
+        # A private local instance sized to --workers: its CPUs are the parallelism measured.
+        kwargs.update(num_cpus=workers, include_dashboard=False)
+    try:
+        ray.init(**kwargs)
+    except ConnectionError as exc:
+        raise UserError(f"--address {address}: cannot join the Ray cluster: {exc}") from None
+    _JOB_ENV = env
+    _quiet_progress()
+    return workers
+
+
+def _quiet_progress() -> None:
+    # The CLI draws its own progress bar; Ray Data's per-window bars would interleave with it.
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    for name in ("enable_progress_bars", "enable_operator_progress_bars"):
+        if hasattr(ctx, name):
+            setattr(ctx, name, False)
+    if hasattr(ctx, "print_on_execution_start"):
+        ctx.print_on_execution_start = False
+    # ...and Ray Data then warns once that they are off; the logger name is internal, so this may go stale.
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)
+
+
+def _task_env() -> dict[str, Any]:
+    # Checked per run, not only at ray.init: a long-lived driver (or a test session) that changes
+    # TUNEGUARD_HOME gets workers with the new home and keys (Ray keeps one worker pool per environment).
+    env = {k: os.environ[k] for k in _TASK_ENV if os.environ.get(k)}
+    env["TUNEGUARD_HOME"] = os.path.abspath(os.environ.get("TUNEGUARD_HOME") or ".tuneguard")
+    return {"env_vars": env}
+
+
+def _compute(workers: int) -> dict[str, Any]:
+    # Newer Ray releases take a TaskPoolStrategy (and deprecate `concurrency`); older ones only `concurrency`.
+    try:
+        from ray.data import TaskPoolStrategy
+
+        return {"compute": TaskPoolStrategy(size=workers)}
+    except ImportError:
+        return {"concurrency": workers}
+
+
+def _run_window(
+    shards: list[tuple[int, bytes]], config: ProcessConfig, workers: int, env: dict[str, Any] | None
+) -> list[list[Outcome]]:
+    import ray.data
+
+    ds = ray.data.from_items(
+        [{"shard": index, "items": blob} for index, blob in shards], override_num_blocks=len(shards)
+    )
+    ds = ds.map_batches(
+        _process_shards,
+        batch_size=1,
+        batch_format="pyarrow",
+        fn_args=(config,),
+        num_cpus=1,
+        **({"runtime_env": env} if env is not None else {}),
+        **_compute(workers),
+    )
+    rows = sorted(ds.take_all(), key=lambda row: int(row["shard"]))  # merge by shard index: input order
+    if [int(r["shard"]) for r in rows] != [index for index, _ in shards]:
+        raise RuntimeError("Ray returned an incomplete window of shards")  # never silently lose records
+    return [pickle.loads(bytes(r["outcomes"])) for r in rows]  # noqa: S301 - our own workers' results
+
+
+def _windows(items: Iterable[RawItem], batch_size: int, shards: int) -> Iterator[list[tuple[int, bytes]]]:
+    it, index = iter(items), 0
+    while True:
+        window = []
+        for _ in range(shards):
+            batch = list(islice(it, batch_size))
+            if not batch:
+                break
+            window.append((index, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+            index += 1
+        if not window:
+            return
+        yield window
+
+
+def iter_outcomes_ray(
+    items: Iterable[RawItem],
+    config: ProcessConfig,
+    workers: int = 1,
+    batch_size: int = 512,
+    address: str | None = None,
+) -> Iterator[Outcome]:
+    """Outcomes in input order, computed on Ray; at most two windows of shards are in flight."""
+    workers = connect(address, max(1, workers))
+    env = _task_env()
+    env = None if env == _JOB_ENV else env  # the job's environment already applies
+    pending: list[Future] = []
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tg-ray-window") as pool:
+        try:
+            shards = min(workers * SHARDS_PER_WORKER, MAX_WINDOW_SHARDS)
+            for window in _windows(items, batch_size * BATCHES_PER_SHARD, shards):
+                pending.append(pool.submit(_run_window, window, config, workers, env))
+                if len(pending) >= 2:
+                    for outcomes in pending.pop(0).result():
+                        yield from outcomes
+            while pending:
+                for outcomes in pending.pop(0).result():
+                    yield from outcomes
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def shutdown() -> None:
+    """Leave the Ray instance this process started or joined (tests and the benchmark call this)."""
+    try:
+        import ray
+    except ImportError:
+        return
+    global _JOB_ENV
+    if ray.is_initialized():
+        ray.shutdown()
+    _JOB_ENV = None

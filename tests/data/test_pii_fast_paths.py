@@ -1,0 +1,66 @@
+"""The speed-ups on the per-record scan path give the same answers as the reference code they replace."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from tuneguard.data import PiiEngine
+from tuneguard.data.fields import iter_strings, string_fields
+from tuneguard.data.pii.checksums import char_classes, luhn_check_digit, luhn_ok
+from tuneguard.data.pii.engine import CACHE_MAX_CHARS
+from tuneguard.data.pii.recognizers.base import words_regex
+
+
+def test_string_fields_equals_iter_strings() -> None:
+    records = [
+        {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "n": 3}]},
+        {"a": "x", "b": [1, "y", {"c": "z", "d": [["q"]]}], "e": None, "f": {"g": {}}, "h": []},
+        {1: "int key", "nested": {"deep": {"er": ["s", {"t": "u"}]}}},
+        "top",
+        ["a", {"k": "v"}],
+    ]
+    for record in records:
+        assert string_fields(record) == list(iter_strings(record))
+
+
+def test_luhn_and_char_classes_match_the_reference() -> None:
+    rng = random.Random(3)
+    for _ in range(20000):
+        digits = "".join(rng.choice(string.digits) for _ in range(rng.randint(2, 20)))
+        assert luhn_ok(digits) == (luhn_check_digit(digits[:-1]) == digits[-1])
+    assert luhn_ok("4111111111111111") and not luhn_ok("4111111111111112") and not luhn_ok("4a")
+
+    def reference(value: str) -> int:
+        return sum(
+            (
+                any(c.islower() for c in value),
+                any(c.isupper() for c in value),
+                any(c.isdigit() for c in value),
+                any(c in string.punctuation for c in value),
+            )
+        )
+
+    alphabet = string.printable + "éÄß密码１"
+    for _ in range(20000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+        assert char_classes(value) == reference(value), value
+
+
+def test_words_regex_is_substring_search() -> None:
+    words = ("phone", "tel", "电话", "a.b")
+    rx = words_regex(words)
+    assert rx is not None and words_regex(()) is None
+    for text in ("my telephone", "电话号码", "axb", "a.b", "nothing", ""):
+        assert bool(rx.search(text)) == any(w in text for w in words)
+
+
+def test_short_text_cache_returns_fresh_equal_lists() -> None:
+    engine = PiiEngine()
+    text = "mail a.b@example.com now"
+    assert len(text) <= CACHE_MAX_CHARS
+    first = engine.find(text)
+    first.clear()  # a caller mutating its result must not change what the next caller gets
+    again = engine.find(text)
+    assert [text[s.start : s.end] for s in again] == ["a.b@example.com"]
+    assert engine.find(text) == PiiEngine(use_hyperscan=False).find(text)
