@@ -83,3 +83,22 @@ def test_rerun_without_registered_versions_is_a_usage_error(cli, tg_home: Path) 
 def test_rerun_unknown_ref_is_a_usage_error(cli, tg_home: Path) -> None:
     code, _out, err = cli("probe", "rerun", "nosuch@v4")
     assert code == 2 and "nosuch" in err
+
+
+def test_previous_run_skips_runs_a_rerun_cannot_repeat(tg_home: Path) -> None:
+    from tuneguard.core import StageResult, Verdict
+    from tuneguard.probe.rerun import previous_run
+
+    def run(summary: dict) -> StageResult:
+        return StageResult(stage="probe", verdict=Verdict.PASS, summary="probe run",
+                           metrics={"target_id": "local:abc", "summary": summary})
+
+    with Ledger() as ledger:
+        first = ledger.record(run({"harmful": {"n": 3}})).seq
+        ledger.record(run({"backdoor": {"n": 2}}))  # the pipeline's separate trigger replay
+        ledger.record(StageResult(stage="probe", verdict=Verdict.PASS, summary="other weights",
+                                  metrics={"target_id": "local:zzz", "summary": {"harmful": {}}}))
+    with Ledger(readonly=True) as ledger:
+        assert previous_run(ledger, "local:abc").seq == first
+        assert previous_run(ledger, "local:abc", ["backdoor"]).seq == first + 1
+        assert previous_run(ledger, "local:nope") is None

@@ -57,8 +57,13 @@ def rerun_cmd(
 
     Example: tuneguard probe rerun support-bot:staging --limit 12 --json rerun.json
     """
+    import warnings
+
     from tuneguard.probe.rerun import rerun_folder
     from tuneguard.registry import Registry
+
+    # Library deprecation notices (transformers renames) are noise in a scheduled job's mail.
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
     policy = load_policy(policy_file)
     suites = [s for s in suite.split(",") if s] if suite else None

@@ -93,12 +93,15 @@ def _load_report(result: StageResult) -> dict[str, Any] | None:
 
 
 def previous_run(ledger: Ledger, target_id: str, suites: list[str] | None = None) -> PreviousRun | None:
-    """The latest probe run on these exact weights (that covered at least one of `suites`, if given)."""
+    """The latest probe run on these exact weights that covered one of `suites` (by default, one that a
+    rerun can repeat on its own: a lone backdoor or canary run is not a reference for the others)."""
     def matches(result: StageResult) -> bool:
         summary = result.metrics.get("summary")
         if result.metrics.get("target_id") != target_id or not isinstance(summary, dict):
             return False
-        return suites is None or bool(set(summary) & set(suites))
+        if suites is not None:
+            return bool(set(summary) & set(suites))
+        return any(_self_contained(s) for s in summary)
 
     found = ledger.find_latest("probe", matches)
     if found is None:
