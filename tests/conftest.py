@@ -62,3 +62,24 @@ def embedded_folder() -> Path:
     from tuneguard.core.hfmodels import materialize_model
 
     return materialize_model("embedded")
+
+
+@pytest.fixture
+def pg_database():
+    """A fresh database on the PostgreSQL that scripts/start-postgres.sh started (TUNEGUARD_TEST_PG_URL),
+    dropped afterwards. Skips locally without one; fails under CI, where .ci/run always starts one."""
+    base = os.environ.get("TUNEGUARD_TEST_PG_URL")
+    if not base:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("TUNEGUARD_TEST_PG_URL is not set under CI (run scripts/start-postgres.sh)")
+        pytest.skip('TUNEGUARD_TEST_PG_URL not set (eval "$(scripts/start-postgres.sh)")')
+    import uuid
+
+    import psycopg
+
+    name = f"tg_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with psycopg.connect(base, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

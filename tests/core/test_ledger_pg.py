@@ -9,7 +9,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import sqlite3
-import uuid
 from pathlib import Path
 
 import orjson
@@ -22,20 +21,8 @@ WRITERS, PER_WRITER = 8, 40
 
 
 @pytest.fixture
-def pg_ledger_url():
-    base = os.environ.get("TUNEGUARD_TEST_PG_URL")
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("TUNEGUARD_TEST_PG_URL is not set under CI (run scripts/start-postgres.sh)")
-        pytest.skip('TUNEGUARD_TEST_PG_URL not set (eval "$(scripts/start-postgres.sh)")')
-    import psycopg
-
-    name = f"tgl_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    with psycopg.connect(base, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+def pg_ledger_url(pg_database: str) -> str:
+    return pg_database
 
 
 def _writer(url: str, worker: int, n: int, start: mp.Event) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
@@ -50,24 +49,8 @@ def test_s3_store_round_trip_ciphertext_only_and_tamper(
 
 
 @pytest.fixture
-def pg_url():
-    base = os.environ.get("TUNEGUARD_TEST_PG_URL")
-    if not base:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("TUNEGUARD_TEST_PG_URL is not set under CI (run scripts/start-postgres.sh)")
-        pytest.skip('TUNEGUARD_TEST_PG_URL not set (eval "$(scripts/start-postgres.sh)")')
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(
-        base.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    name = f"tg_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    yield base.rsplit("/", 1)[0] + f"/{name}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
+def pg_url(pg_database: str) -> str:
+    return pg_database
 
 
 @pytest.mark.slow
