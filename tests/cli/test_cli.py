@@ -5,8 +5,17 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = [[], ["doctor"], ["init"], ["clauses"], ["ledger"], ["ledger", "attest"], ["ledger", "verify"],
-            ["ledger", "show"], ["ledger", "export"]]
+COMMANDS = [
+    [],
+    ["doctor"],
+    ["init"],
+    ["clauses"],
+    ["ledger"],
+    ["ledger", "attest"],
+    ["ledger", "verify"],
+    ["ledger", "show"],
+    ["ledger", "export"],
+]
 
 
 @pytest.mark.parametrize("cmd", COMMANDS, ids=lambda c: " ".join(c) or "root")
@@ -21,7 +30,9 @@ def test_help_has_example(cli, cmd: list[str]) -> None:
 def test_attest_verify_show_export(cli, tmp_path: Path) -> None:
     doc = tmp_path / "dpa.txt"
     doc.write_text("provider agreement")
-    code, out, _ = cli("ledger", "attest", "--stage", "model", "--note", "DPA signed", "-r", "BM-2", "--file", str(doc))
+    code, out, _ = cli(
+        "ledger", "attest", "--stage", "model", "--note", "DPA signed", "-r", "BM-2", "--file", str(doc)
+    )
     assert code == 0 and out.strip() == "1"
     code, out, _ = cli("ledger", "attest", "--stage", "model", "--note", "second")
     assert out.strip() == "2"
@@ -29,6 +40,7 @@ def test_attest_verify_show_export(cli, tmp_path: Path) -> None:
     entries = json.loads(out)
     assert [e["seq"] for e in entries] == [1, 2]
     import hashlib
+
     assert entries[0]["payload"]["files"][0]["sha256"] == hashlib.sha256(b"provider agreement").hexdigest()
     assert entries[0]["payload"]["requirements"] == ["BM-2"]
     head = entries[-1]["hash"]
@@ -46,7 +58,9 @@ def test_attest_verify_show_export(cli, tmp_path: Path) -> None:
 def test_attest_rejects_unknown_requirement_and_missing_file(cli, tmp_path: Path) -> None:
     code, _, err = cli("ledger", "attest", "--stage", "model", "--note", "x", "-r", "ZZ-9")
     assert code == 2 and "ZZ-9" in err
-    code, _, err = cli("ledger", "attest", "--stage", "model", "--note", "x", "--file", str(tmp_path / "no.pdf"))
+    code, _, err = cli(
+        "ledger", "attest", "--stage", "model", "--note", "x", "--file", str(tmp_path / "no.pdf")
+    )
     assert code == 2 and "no.pdf" in err
 
 

@@ -1,5 +1,4 @@
 import re
-from pathlib import Path
 
 from tuneguard.core import CheckSpec, load_catalog
 
@@ -25,7 +24,10 @@ def test_catalog_matches_reference_requirements() -> None:
 
 def test_coverage_lists_checks_per_requirement() -> None:
     catalog = load_catalog()
-    checks = [CheckSpec("x.one", "data", "one", ("DP-1", "DP-2")), CheckSpec("x.two", "data", "two", ("DP-1",))]
+    checks = [
+        CheckSpec("x.one", "data", "one", ("DP-1", "DP-2")),
+        CheckSpec("x.two", "data", "two", ("DP-1",)),
+    ]
     cover = catalog.coverage(checks)
     assert [c.id for c in cover["DP-1"]] == ["x.one", "x.two"]
     assert cover["SV-1"] == []

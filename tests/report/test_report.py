@@ -14,31 +14,93 @@ from ..conftest import REPO
 
 
 def _populate(ledger: Ledger) -> None:
-    ledger.record(StageResult(stage="data", verdict=Verdict.FAIL, summary="raw data has PII", requirements=["DP-1"],
-                              findings=[Finding(check="data.pii.EMAIL_ADDRESS", severity=Severity.HIGH,
-                                                message="email address", subject="train.jsonl",
-                                                location={"line": 7, "field": "messages[0].content", "start": 3})]))
-    ledger.record(StageResult(
-        stage="data", verdict=Verdict.PASS, summary="sanitized", requirements=["DP-1", "DP-2", "FT-1"],
-        metrics={"entities_before": {"EMAIL_ADDRESS": 12, "PHONE_NUMBER": 5}, "entities_after": {"EMAIL_ADDRESS": 0}},
-        artifacts=[Artifact(role="sanitized_dataset", path="clean.jsonl", sha256="ab" * 32)]))
-    ledger.record(StageResult(stage="model", verdict=Verdict.FAIL, summary="pickle payload", requirements=["BM-4"],
-                              findings=[Finding(check="model.pickle.dangerous_global", severity=Severity.CRITICAL,
-                                                message="os.system in pytorch_model.bin",
-                                                subject="pytorch_model.bin")]))
-    ledger.record(StageResult(stage="train", verdict=Verdict.PASS, summary="trained", requirements=["FT-6"],
-                              metrics={"steps": [{"step": i, "loss": 3.0 / i} for i in range(1, 9)],
-                                       "canaries": [{"repeats": 1, "exposure": 1.5}, {"repeats": 20, "exposure": 9.0}]}))
-    ledger.record(StageResult(stage="probe", verdict=Verdict.PASS, summary="no regression", requirements=["FT-2"],
-                              metrics={"asr_by_category": [
-                                  {"category": "cyber", "base": 0.1, "tuned": 0.3, "base_ci": [0.02, 0.4],
-                                   "tuned_ci": [0.1, 0.6]}]}))
-    ledger.append("model", {"note": "provider agreement", "requirements": ["BM-2"], "files": []}, kind="attestation")
+    ledger.record(
+        StageResult(
+            stage="data",
+            verdict=Verdict.FAIL,
+            summary="raw data has PII",
+            requirements=["DP-1"],
+            findings=[
+                Finding(
+                    check="data.pii.EMAIL_ADDRESS",
+                    severity=Severity.HIGH,
+                    message="email address",
+                    subject="train.jsonl",
+                    location={"line": 7, "field": "messages[0].content", "start": 3},
+                )
+            ],
+        )
+    )
+    ledger.record(
+        StageResult(
+            stage="data",
+            verdict=Verdict.PASS,
+            summary="sanitized",
+            requirements=["DP-1", "DP-2", "FT-1"],
+            metrics={
+                "entities_before": {"EMAIL_ADDRESS": 12, "PHONE_NUMBER": 5},
+                "entities_after": {"EMAIL_ADDRESS": 0},
+            },
+            artifacts=[Artifact(role="sanitized_dataset", path="clean.jsonl", sha256="ab" * 32)],
+        )
+    )
+    ledger.record(
+        StageResult(
+            stage="model",
+            verdict=Verdict.FAIL,
+            summary="pickle payload",
+            requirements=["BM-4"],
+            findings=[
+                Finding(
+                    check="model.pickle.dangerous_global",
+                    severity=Severity.CRITICAL,
+                    message="os.system in pytorch_model.bin",
+                    subject="pytorch_model.bin",
+                )
+            ],
+        )
+    )
+    ledger.record(
+        StageResult(
+            stage="train",
+            verdict=Verdict.PASS,
+            summary="trained",
+            requirements=["FT-6"],
+            metrics={
+                "steps": [{"step": i, "loss": 3.0 / i} for i in range(1, 9)],
+                "canaries": [{"repeats": 1, "exposure": 1.5}, {"repeats": 20, "exposure": 9.0}],
+            },
+        )
+    )
+    ledger.record(
+        StageResult(
+            stage="probe",
+            verdict=Verdict.PASS,
+            summary="no regression",
+            requirements=["FT-2"],
+            metrics={
+                "asr_by_category": [
+                    {
+                        "category": "cyber",
+                        "base": 0.1,
+                        "tuned": 0.3,
+                        "base_ci": [0.02, 0.4],
+                        "tuned_ci": [0.1, 0.6],
+                    }
+                ]
+            },
+        )
+    )
+    ledger.append(
+        "model", {"note": "provider agreement", "requirements": ["BM-2"], "files": []}, kind="attestation"
+    )
     ledger.append("serve", {"requests": 3}, kind="audit")
 
 
 def test_status_rules() -> None:
-    ev = lambda seq, stage, verdict, manual=False: Evidence(seq, stage, "stage_result", "t", verdict, "", [], manual)
+    def ev(seq: int, stage: str, verdict: str, manual: bool = False) -> Evidence:
+        return Evidence(seq, stage, "stage_result", "t", verdict, "", [], manual)
+
     assert requirement_status([]) == "not-tested"
     assert requirement_status([ev(1, "data", "skipped")]) == "not-tested"
     assert requirement_status([ev(1, "data", "fail"), ev(2, "data", "pass")]) == "pass"
@@ -87,7 +149,11 @@ def test_ledger_from_and_tampering(tg_home: Path, tmp_path: Path) -> None:
     conn.close()
     with Ledger(readonly=True) as ledger:
         report = build_report(ledger)
-    assert report["verdict"] == "tampered" and not report["ledger_verified"] and "seq 3" in report["ledger_problem"]
+    assert (
+        report["verdict"] == "tampered"
+        and not report["ledger_verified"]
+        and "seq 3" in report["ledger_problem"]
+    )
 
 
 def test_report_cli_exit_codes(cli, tg_home: Path, tmp_path: Path) -> None:
@@ -123,9 +189,18 @@ def test_html_renders_in_headless_chromium(tg_home: Path, tmp_path: Path) -> Non
     artifacts = REPO / "test-artifacts"
     artifacts.mkdir(exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(str(e)))

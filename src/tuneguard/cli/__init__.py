@@ -1,1 +1,1 @@
-"""Command-line interface: parses arguments, calls the stages' public functions, prints Rich tables or JSON."""
+"""Command-line interface: parses arguments, calls the stages' public functions, prints tables or JSON."""

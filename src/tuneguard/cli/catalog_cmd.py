@@ -1,4 +1,5 @@
 """`tuneguard clauses` and `tuneguard init`: the requirement catalog and the default policy file."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,19 +28,39 @@ def clauses(
     if area and not reqs:
         raise UserError(f"--area {area}: unknown area (use one of {', '.join(catalog.areas)})")
     if json_out:
-        emit_json({"note": catalog.clause_note, "requirements": [
-            {"id": r.id, "area": r.area, "title": r.title, "description": r.description, "evidence": r.evidence,
-             "mapped_to": r.mapped_to,
-             "covered_by": [{"check": c.id, "stage": c.stage, "command": c.command, "manual": c.manual}
-                            for c in coverage[r.id]]} for r in reqs]}, json_out)
+        emit_json(
+            {
+                "note": catalog.clause_note,
+                "requirements": [
+                    {
+                        "id": r.id,
+                        "area": r.area,
+                        "title": r.title,
+                        "description": r.description,
+                        "evidence": r.evidence,
+                        "mapped_to": r.mapped_to,
+                        "covered_by": [
+                            {"check": c.id, "stage": c.stage, "command": c.command, "manual": c.manual}
+                            for c in coverage[r.id]
+                        ],
+                    }
+                    for r in reqs
+                ],
+            },
+            json_out,
+        )
         if json_out == "-":
             return
     rows = []
     for r in reqs:
         checks = coverage[r.id]
-        cover = ", ".join(f"{c.id}{' (manual)' if c.manual else ''}" for c in checks) or "[yellow]not covered[/]"
+        cover = (
+            ", ".join(f"{c.id}{' (manual)' if c.manual else ''}" for c in checks) or "[yellow]not covered[/]"
+        )
         rows.append([r.id, r.title, ", ".join(r.mapped_to), cover])
-    console.print(table("AI-STR-01 fine-tuning requirements", ["id", "requirement", "mapped to", "covered by"], rows))
+    console.print(
+        table("AI-STR-01 fine-tuning requirements", ["id", "requirement", "mapped to", "covered by"], rows)
+    )
     covered = sum(1 for r in reqs if any(not c.manual for c in coverage[r.id]))
     console.print(f"{covered}/{len(reqs)} requirements have an automated check. {catalog.clause_note}")
 

@@ -1,4 +1,5 @@
 """Console helpers shared by every command group: Rich output, JSON output, exit codes."""
+
 from __future__ import annotations
 
 import sys
@@ -47,4 +48,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def severity_style(sev: str) -> str:
-    return {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}.get(sev, "")
+    return {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}.get(
+        sev, ""
+    )

@@ -1,4 +1,5 @@
 """`tuneguard doctor`: what this installation has and lacks."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -53,7 +54,9 @@ def gather() -> list[Check]:
     checks.append(Check("TUNEGUARD_HOME", True, str(tuneguard_home().resolve()), required=False))
     checks.append(_ledger_check())
     reg = registry_path()
-    checks.append(Check("registry", True, f"{reg} ({'exists' if reg.exists() else 'created on first push'})", False))
+    checks.append(
+        Check("registry", True, f"{reg} ({'exists' if reg.exists() else 'created on first push'})", False)
+    )
     return checks
 
 
@@ -68,7 +71,9 @@ def _ledger_check() -> Check:
 
 
 def doctor(json_out: str | None = typer.Option(None, "--json", help=JSON_HELP)) -> None:
-    """Check Python, torch, transformers, the embedded model, the ledger and the registry; exit 1 if a required part is missing.
+    """Check Python, torch, transformers, the embedded model, the ledger and the registry.
+
+    Exit 1 if a required part is missing.
 
     Example: tuneguard doctor --json -
     """
@@ -77,10 +82,18 @@ def doctor(json_out: str | None = typer.Option(None, "--json", help=JSON_HELP)) 
     if json_out:
         emit_json({"ok": not missing, "checks": [c.__dict__ for c in checks]}, json_out)
     if json_out != "-":
-        rows = [[c.name, "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]"),
-                 c.detail] for c in checks]
+        rows = [
+            [
+                c.name,
+                "[green]ok[/]" if c.ok else ("[red]missing[/]" if c.required else "[yellow]optional[/]"),
+                c.detail,
+            ]
+            for c in checks
+        ]
         console.print(table("tuneguard doctor", ["component", "status", "detail"], rows))
     if missing:
         if json_out != "-":
-            console.print(f"[red]{len(missing)} required component(s) missing:[/] {', '.join(c.name for c in missing)}")
+            console.print(
+                f"[red]{len(missing)} required component(s) missing:[/] {', '.join(c.name for c in missing)}"
+            )
         raise typer.Exit(1)

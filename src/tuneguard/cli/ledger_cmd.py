@@ -1,4 +1,5 @@
 """`tuneguard ledger`: attest, verify, show and export the evidence ledger."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,7 +16,9 @@ app = typer.Typer(help="The hash-chained evidence ledger every stage writes to."
 
 @app.command()
 def attest(
-    stage: str = typer.Option(..., help="Stage the evidence belongs to (data, model, train, probe, registry, serve)."),
+    stage: str = typer.Option(
+        ..., help="Stage the evidence belongs to (data, model, train, probe, registry, serve)."
+    ),
     note: str = typer.Option(..., help="What is attested, in words."),
     requirement: list[str] = typer.Option([], "--requirement", "-r", help="Requirement id(s) this supports."),
     file: list[Path] = typer.Option([], "--file", "-f", help="File(s) to record by SHA-256 (not copied)."),
@@ -34,14 +37,18 @@ def attest(
             raise UserError(f"--file {path}: not a readable file")
         files.append({"path": str(path), "sha256": sha256_file(path), "size": path.stat().st_size})
     with Ledger() as ledger:
-        entry = ledger.append(stage, {"note": note, "requirements": requirement, "files": files}, kind="attestation")
+        entry = ledger.append(
+            stage, {"note": note, "requirements": requirement, "files": files}, kind="attestation"
+        )
     console.print(entry.seq)
 
 
 @app.command()
 def verify(
     head: str | None = typer.Option(None, "--head", help="Also require the chain to end at this hash."),
-    file: Path | None = typer.Option(None, "--file", help="Verify an exported JSONL file instead of the database."),
+    file: Path | None = typer.Option(
+        None, "--file", help="Verify an exported JSONL file instead of the database."
+    ),
 ) -> None:
     """Recompute the hash chain; exit 1 naming the first edited, deleted or reordered entry.
 
@@ -79,8 +86,13 @@ def show(
         emit_json([e.to_dict() for e in entries], "-")
         return
     rows = [[e.seq, e.time[:19], e.actor, e.stage, e.kind, _summary(e.payload), e.hash[:12]] for e in entries]
-    console.print(table(f"Ledger ({len(entries)} entries)", ["seq", "time (UTC)", "actor", "stage", "kind",
-                                                             "summary", "hash"], rows))
+    console.print(
+        table(
+            f"Ledger ({len(entries)} entries)",
+            ["seq", "time (UTC)", "actor", "stage", "kind", "summary", "hash"],
+            rows,
+        )
+    )
 
 
 def _summary(payload: dict) -> str:
@@ -103,7 +115,9 @@ def export(
     with Ledger(readonly=True) as ledger:
         report = ledger.export(output)
     if json_out:
-        emit_json({"path": str(output), "count": report.count, "head": report.head, "ok": report.ok}, json_out)
+        emit_json(
+            {"path": str(output), "count": report.count, "head": report.head, "ok": report.ok}, json_out
+        )
     if not report.ok:
         err_console.print(f"[bold red]TAMPERED[/] exported anyway for inspection: {report.reason}")
         raise typer.Exit(1)

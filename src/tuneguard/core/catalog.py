@@ -1,4 +1,5 @@
-"""The requirement catalog (DP-1 … DM-6) and the check declarations that say which requirement each check covers."""
+"""The requirement catalog (DP-1 … DM-6) and the check declarations: which requirement each check covers."""
+
 from __future__ import annotations
 
 import json
@@ -62,16 +63,37 @@ class Catalog:
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     raw = json.loads(resources.files("tuneguard.core").joinpath("requirements.json").read_text("utf-8"))
-    reqs = tuple(Requirement(id=r["id"], area=r["area"], title=r["title"], description=r["description"],
-                             evidence=r["evidence"], ai_str_01=tuple(r["ai_str_01"]), owasp=tuple(r["owasp"]),
-                             atlas=tuple(r["atlas"])) for r in raw["requirements"])
+    reqs = tuple(
+        Requirement(
+            id=r["id"],
+            area=r["area"],
+            title=r["title"],
+            description=r["description"],
+            evidence=r["evidence"],
+            ai_str_01=tuple(r["ai_str_01"]),
+            owasp=tuple(r["owasp"]),
+            atlas=tuple(r["atlas"]),
+        )
+        for r in raw["requirements"]
+    )
     return Catalog(reqs, raw["areas"], raw["owasp_llm_2025"], raw["mitre_atlas"], raw["clause_note"])
 
 
 # Checks that core itself provides (manual evidence through `tuneguard ledger attest`).
 CORE_CHECKS: tuple[CheckSpec, ...] = (
-    CheckSpec("core.attestation", "ledger", "Manual attestation (provider agreement, human sign-off)",
-              ("BM-2",), "tuneguard ledger attest", manual=True),
-    CheckSpec("core.ledger_integrity", "ledger", "Hash-chain verification of the evidence ledger",
-              ("DM-2",), "tuneguard ledger verify"),
+    CheckSpec(
+        "core.attestation",
+        "ledger",
+        "Manual attestation (provider agreement, human sign-off)",
+        ("BM-2",),
+        "tuneguard ledger attest",
+        manual=True,
+    ),
+    CheckSpec(
+        "core.ledger_integrity",
+        "ledger",
+        "Hash-chain verification of the evidence ledger",
+        ("DM-2",),
+        "tuneguard ledger verify",
+    ),
 )

@@ -1,4 +1,5 @@
 """The one evidence shape all stages share: Finding, Artifact and StageResult, with a versioned JSON form."""
+
 from __future__ import annotations
 
 from enum import Enum
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 SCHEMA_VERSION = 1
 
 
-class Severity(str, Enum):
+class Severity(str, Enum):  # noqa: UP042 - str() and format() of members must stay the same
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -24,11 +25,17 @@ class Severity(str, Enum):
         return self.rank >= Severity(other).rank
 
 
-_SEVERITY_RANK = {Severity.INFO: 0, Severity.LOW: 1, Severity.MEDIUM: 2, Severity.HIGH: 3, Severity.CRITICAL: 4}
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
 
 
-class Verdict(str, Enum):
-    PASS = "pass"
+class Verdict(str, Enum):  # noqa: UP042 - as Severity
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     FAIL = "fail"
     WARN = "warn"
     SKIPPED = "skipped"
@@ -45,7 +52,9 @@ class Finding(BaseModel):
     message: str
     requirements: tuple[str, ...] = ()
     subject: str = Field(default="", description="what was checked: a file, dataset line, model id, endpoint")
-    location: dict[str, Any] = Field(default_factory=dict, description="file/line/field/offset where it applies")
+    location: dict[str, Any] = Field(
+        default_factory=dict, description="file/line/field/offset where it applies"
+    )
     evidence: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("requirements", mode="before")

@@ -1,9 +1,10 @@
-"""Resolve a model spec ('embedded', a folder, a GGUF file) to a safetensors folder that transformers loads fast.
+"""Resolve a model spec ('embedded', a folder, a GGUF file) to a safetensors folder transformers loads fast.
 
 Loading from GGUF dequantizes for ~17 s and Trainer refuses GGUF-loaded models, so a GGUF file is
 converted once with `save_pretrained` into a cache under TUNEGUARD_HOME/models, keyed by the GGUF's
 SHA-256, and every later load uses that folder (~0.1 s). Remote code is never trusted.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,7 +38,9 @@ def resolve_model_source(spec: str | os.PathLike[str]) -> Path:
         return embedded_model_path()
     path = Path(spec).expanduser()
     if not path.exists():
-        raise UserError(f"model {spec}: no such file or folder (use 'embedded', a model folder or a .gguf file)")
+        raise UserError(
+            f"model {spec}: no such file or folder (use 'embedded', a model folder or a .gguf file)"
+        )
     return path
 
 

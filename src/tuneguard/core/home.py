@@ -1,4 +1,5 @@
-"""Where tuneguard keeps its state: TUNEGUARD_HOME (default ./.tuneguard) with the ledger, registry and keys."""
+"""Where tuneguard keeps its state: TUNEGUARD_HOME (default ./.tuneguard): the ledger, registry and keys."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The policy file (tuneguard.toml): per-stage thresholds and paths, validated so that a bad key is named."""
+
 from __future__ import annotations
 
 import os
@@ -23,32 +24,57 @@ class _Section(BaseModel):
 
 
 class DataPolicy(_Section):
-    fail_severity: SeverityName = Field("medium", description="findings at or above this count against the gate")
+    fail_severity: SeverityName = Field(
+        "medium", description="findings at or above this count against the gate"
+    )
     max_findings: int = Field(0, ge=0, description="scan fails when more findings reach fail_severity")
-    default_operator: Literal["mask", "redact", "placeholder", "pseudonym", "tokenize", "drop-record", "keep"] = \
-        "placeholder"
-    operators: dict[str, Literal["mask", "redact", "placeholder", "pseudonym", "tokenize", "drop-record", "keep"]] = \
-        Field(default_factory=dict, description="entity name -> operator, overrides default_operator")
+    default_operator: Literal[
+        "mask", "redact", "placeholder", "pseudonym", "tokenize", "drop-record", "keep"
+    ] = "placeholder"
+    operators: dict[
+        str, Literal["mask", "redact", "placeholder", "pseudonym", "tokenize", "drop-record", "keep"]
+    ] = Field(default_factory=dict, description="entity name -> operator, overrides default_operator")
     max_record_chars: int = Field(100_000, gt=0)
     near_duplicate_threshold: float = Field(0.9, gt=0, le=1)
     drop_duplicates: bool = False
     checks: list[str] = Field(default_factory=list, description="empty = every default check")
-    ner_backend: str | None = Field(None, description="spaCy model name/path or 'hf:PATH' for PERSON/LOCATION")
+    ner_backend: str | None = Field(
+        None, description="spaCy model name/path or 'hf:PATH' for PERSON/LOCATION"
+    )
 
 
 class ModelPolicy(_Section):
-    license_allow: list[str] = Field(default_factory=lambda: [
-        "apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "cc-by-4.0", "cc-by-sa-4.0", "openrail", "openrail++",
-        "creativeml-openrail-m", "bigscience-openrail-m", "llama3", "llama3.1", "llama3.2", "gemma", "mpl-2.0"])
-    license_deny: list[str] = Field(default_factory=lambda: ["cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0",
-                                                             "agpl-3.0", "unknown"])
+    license_allow: list[str] = Field(
+        default_factory=lambda: [
+            "apache-2.0",
+            "mit",
+            "bsd-2-clause",
+            "bsd-3-clause",
+            "cc-by-4.0",
+            "cc-by-sa-4.0",
+            "openrail",
+            "openrail++",
+            "creativeml-openrail-m",
+            "bigscience-openrail-m",
+            "llama3",
+            "llama3.1",
+            "llama3.2",
+            "gemma",
+            "mpl-2.0",
+        ]
+    )
+    license_deny: list[str] = Field(
+        default_factory=lambda: ["cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-nc-nd-4.0", "agpl-3.0", "unknown"]
+    )
     require_model_card: bool = False
     publisher_hashes: dict[str, str] = Field(default_factory=dict, description="file name -> expected sha256")
     fail_severity: SeverityName = "high"
 
 
 class ProbePolicy(_Section):
-    suites: list[str] = Field(default_factory=lambda: ["harmful", "jailbreak", "injection", "pii-leak", "over-refusal"])
+    suites: list[str] = Field(
+        default_factory=lambda: ["harmful", "jailbreak", "injection", "pii-leak", "over-refusal"]
+    )
     limit: int | None = Field(None, gt=0, description="items per suite; none = all")
     concurrency: int = Field(8, gt=0)
     max_new_tokens: int = Field(96, gt=0)

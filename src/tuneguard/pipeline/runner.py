@@ -1,4 +1,5 @@
-"""Run gates in order, reuse stages whose inputs are unchanged (by digest, from the ledger), stop at a failure."""
+"""Run gates in order, reuse stages whose inputs are unchanged (digest in the ledger), stop at a failure."""
+
 from __future__ import annotations
 
 import time
@@ -90,16 +91,31 @@ def find_reusable(ledger: Ledger, stage: str, digest: str) -> StageOutcome | Non
         current = sha256_file(path) if path.is_file() else _dir_digest(path)
         if current != out["sha256"]:
             return None
-    return StageOutcome("pass", found.get("summary", ""), {k: v["path"] for k, v in found["outputs"].items()},
-                        found.get("values", {}))
+    return StageOutcome(
+        "pass",
+        found.get("summary", ""),
+        {k: v["path"] for k, v in found["outputs"].items()},
+        found.get("values", {}),
+    )
 
 
-def record_stage(ledger: Ledger, stage: str, digest: str, outcome: StageOutcome, seconds: float,
-                 reused: bool) -> None:
-    ledger.append("pipeline", {"stage": stage, "input_digest": digest, "verdict": outcome.verdict,
-                               "summary": outcome.summary, "outputs": _outputs_with_digests(outcome),
-                               "values": outcome.values, "seconds": round(seconds, 3), "reused": reused},
-                  kind=PIPELINE_KIND)
+def record_stage(
+    ledger: Ledger, stage: str, digest: str, outcome: StageOutcome, seconds: float, reused: bool
+) -> None:
+    ledger.append(
+        "pipeline",
+        {
+            "stage": stage,
+            "input_digest": digest,
+            "verdict": outcome.verdict,
+            "summary": outcome.summary,
+            "outputs": _outputs_with_digests(outcome),
+            "values": outcome.values,
+            "seconds": round(seconds, 3),
+            "reused": reused,
+        },
+        kind=PIPELINE_KIND,
+    )
 
 
 @dataclass
@@ -111,8 +127,14 @@ class StageTiming:
     summary: str
 
 
-def run_stages(stages: list[PipelineStage], ctx: Context, *, start: str | None = None,
-               until: str | None = None, on_stage: Callable[[PipelineStage], None] = lambda _s: None) -> list[StageTiming]:
+def run_stages(
+    stages: list[PipelineStage],
+    ctx: Context,
+    *,
+    start: str | None = None,
+    until: str | None = None,
+    on_stage: Callable[[PipelineStage], None] = lambda _s: None,
+) -> list[StageTiming]:
     """Run `stages` in order; stop after a failed gate. `start` forces re-running from that stage on."""
     names = [s.name for s in stages]
     for label, value in (("--from", start), ("--until", until)):
@@ -133,8 +155,9 @@ def run_stages(stages: list[PipelineStage], ctx: Context, *, start: str | None =
             seconds = time.perf_counter() - t0
             record_stage(ctx.ledger, stage.name, digest, outcome, seconds, reused is not None)
             ctx.outcomes[stage.name] = outcome
-            timings.append(StageTiming(stage.name, outcome.verdict, seconds, reused is not None,
-                                       outcome.summary))
+            timings.append(
+                StageTiming(stage.name, outcome.verdict, seconds, reused is not None, outcome.summary)
+            )
             if outcome.verdict == "fail":
                 break
         if stage.name == until:

@@ -1,4 +1,5 @@
 """The pipeline's stages: each calls one stage package's public API and names its inputs and outputs."""
+
 from __future__ import annotations
 
 import json
@@ -87,27 +88,47 @@ def data_run(ctx: Context) -> StageOutcome:
     ctx.on_progress("scanning the raw dataset")
     scan = scan_dataset(str(src), ctx.policy.data, selection)
     scan_path = _write_json(out / "scan.json", scan)
-    triggers = sorted({f["evidence"]["trigger"] for f in scan["findings"]
-                       if "backdoor_trigger" in f.get("check", "")
-                       and f.get("severity") in ("high", "critical") and f.get("evidence", {}).get("trigger")})
+    triggers = sorted(
+        {
+            f["evidence"]["trigger"]
+            for f in scan["findings"]
+            if "backdoor_trigger" in f.get("check", "")
+            and f.get("severity") in ("high", "critical")
+            and f.get("evidence", {}).get("trigger")
+        }
+    )
     train_src, removed = src, []
     if triggers and src.suffix == ".jsonl":
         ctx.on_progress(f"quarantining records with {len(triggers)} suspected trigger(s)")
         train_src, removed = quarantine_triggers(src, triggers, out / f"quarantined-input{src.suffix}")
-        ctx.ledger.append("data", {"action": "quarantine", "input_sha256": sha256_file(src),
-                                   "triggers": triggers, "removed_lines": removed,
-                                   "output_sha256": sha256_file(train_src), "requirements": ["FT-3"]},
-                          kind="remediation")
+        ctx.ledger.append(
+            "data",
+            {
+                "action": "quarantine",
+                "input_sha256": sha256_file(src),
+                "triggers": triggers,
+                "removed_lines": removed,
+                "output_sha256": sha256_file(train_src),
+                "requirements": ["FT-3"],
+            },
+            kind="remediation",
+        )
     ctx.on_progress("sanitizing")
     sanitized = out / f"sanitized{''.join(src.suffixes)}"
     manifest = sanitize_dataset(train_src, sanitized, ctx.policy, selection)
     before = manifest.get("entities_before") or {}
     verdict = manifest.get("verdict", "fail")
-    summary = (f"{len(scan['findings'])} findings in the raw data ({sum(before.values())} identifiers, "
-               f"{len(triggers)} high-severity trigger(s), {len(removed)} records quarantined); "
-               f"sanitized {verdict}")
-    return StageOutcome(verdict, summary, {"scan": scan_path, "sanitized": str(sanitized)},
-                        {"first_seq": first, "triggers": triggers, "quarantined": len(removed)})
+    summary = (
+        f"{len(scan['findings'])} findings in the raw data ({sum(before.values())} identifiers, "
+        f"{len(triggers)} high-severity trigger(s), {len(removed)} records quarantined); "
+        f"sanitized {verdict}"
+    )
+    return StageOutcome(
+        verdict,
+        summary,
+        {"scan": scan_path, "sanitized": str(sanitized)},
+        {"first_seq": first, "triggers": triggers, "quarantined": len(removed)},
+    )
 
 
 # -- base-model gate ----------------------------------------------------------------------------
@@ -116,8 +137,7 @@ def model_inputs(ctx: Context) -> dict[str, Any]:
 
 
 def model_run(ctx: Context) -> StageOutcome:
-    from tuneguard.core import resolve_model_source
-    from tuneguard.core import Artifact
+    from tuneguard.core import Artifact, resolve_model_source
     from tuneguard.model import build_bom, record_scan, scan_path
 
     first = _seq(ctx) + 1
@@ -126,8 +146,12 @@ def model_run(ctx: Context) -> StageOutcome:
     out = ctx.out_dir / "model"
     scan_file = _write_json(out / "scan.json", report.to_dict())
     bom_file = _write_json(out / "bom.cdx.json", build_bom(report))
-    record_scan(ctx.policy, report, [Artifact(role="bom", path=bom_file, sha256=sha256_file(bom_file))],
-                {"bom_sha256": sha256_file(bom_file)})
+    record_scan(
+        ctx.policy,
+        report,
+        [Artifact(role="bom", path=bom_file, sha256=sha256_file(bom_file))],
+        {"bom_sha256": sha256_file(bom_file)},
+    )
     verdict = "fail" if report.failed else "pass"
     counts = report.counts()
     summary = f"{len(report.files)} files, {counts['critical']} critical, {counts['high']} high"
@@ -139,8 +163,9 @@ def _probe(ctx: Context, target: str, out: Path, suites: list[str]) -> dict[str,
     from tuneguard.probe import record_run, run_probes
 
     p = ctx.policy.probe
-    report = run_probes(target, suites, p.limit, progress=True,
-                        target_options={"max_new_tokens": p.max_new_tokens})
+    report = run_probes(
+        target, suites, p.limit, progress=True, target_options={"max_new_tokens": p.max_new_tokens}
+    )
     _write_json(out, report)
     record_run(report, out, ctx.policy.digest())
     return report
@@ -161,8 +186,11 @@ def baseline_run(ctx: Context) -> StageOutcome:
 
 # -- training -------------------------------------------------------------------------------------
 def train_inputs(ctx: Context) -> dict[str, Any]:
-    return {"data": sha256_file(ctx.output("data", "sanitized")), "base": model_digest(_base(ctx)),
-            "policy": _section(ctx, "train")}
+    return {
+        "data": sha256_file(ctx.output("data", "sanitized")),
+        "base": model_digest(_base(ctx)),
+        "policy": _section(ctx, "train"),
+    }
 
 
 def train_run(ctx: Context) -> StageOutcome:
@@ -175,28 +203,46 @@ def train_run(ctx: Context) -> StageOutcome:
         import shutil
 
         shutil.rmtree(adapter)  # inputs changed (or --from): the old adapter is stale
-    opts = TrainOptions(data=ctx.output("data", "sanitized"), output=adapter, base=_base(ctx),
-                        max_steps=t.max_steps, epochs=t.epochs, lr=t.lr, lora_r=t.lora_r,
-                        lora_alpha=t.lora_alpha,
-                        batch_size=t.batch_size, max_seq_length=t.max_seq_length, seed=t.seed,
-                        canaries=t.canaries, canary_repeats=t.canary_repeats,
-                        max_canary_exposure=t.max_canary_exposure, probe=False, policy=ctx.policy)
+    opts = TrainOptions(
+        data=ctx.output("data", "sanitized"),
+        output=adapter,
+        base=_base(ctx),
+        max_steps=t.max_steps,
+        epochs=t.epochs,
+        lr=t.lr,
+        lora_r=t.lora_r,
+        lora_alpha=t.lora_alpha,
+        batch_size=t.batch_size,
+        max_seq_length=t.max_seq_length,
+        seed=t.seed,
+        canaries=t.canaries,
+        canary_repeats=t.canary_repeats,
+        max_canary_exposure=t.max_canary_exposure,
+        probe=False,
+        policy=ctx.policy,
+    )
     ctx.on_progress("training the LoRA adapter")
     run = run_training(opts)
     run_file = _write_json(ctx.out_dir / "train" / "run.json", run)
     verdict = "fail" if run.get("verdict") in ("fail", "error") else "pass"
-    return StageOutcome(verdict, f"{run.get('run_id')}: {run.get('summary', run.get('verdict'))}",
-                        {"adapter": str(adapter), "run": run_file},
-                        {"first_seq": first, "run_id": run.get("run_id")})
+    return StageOutcome(
+        verdict,
+        f"{run.get('run_id')}: {run.get('summary', run.get('verdict'))}",
+        {"adapter": str(adapter), "run": run_file},
+        {"first_seq": first, "run_id": run.get("run_id")},
+    )
 
 
 # -- tuned-model evaluation -------------------------------------------------------------------------
 def evaluate_inputs(ctx: Context) -> dict[str, Any]:
     from tuneguard.pipeline.runner import _dir_digest
 
-    return {"adapter": _dir_digest(ctx.output("train", "adapter")),
-            "baseline": sha256_file(ctx.output("baseline", "report")),
-            "scan": sha256_file(ctx.output("data", "scan")), "policy": _section(ctx, "probe")}
+    return {
+        "adapter": _dir_digest(ctx.output("train", "adapter")),
+        "baseline": sha256_file(ctx.output("baseline", "report")),
+        "scan": sha256_file(ctx.output("data", "scan")),
+        "policy": _section(ctx, "probe"),
+    }
 
 
 def evaluate_run(ctx: Context) -> StageOutcome:
@@ -210,11 +256,19 @@ def evaluate_run(ctx: Context) -> StageOutcome:
     base = json.loads(ctx.output("baseline", "report").read_text())
     comparison = compare_reports(base, tuned, ctx.policy.probe)
     cmp_file = _write_json(out / "compare.json", comparison)
-    result: StageResult = compare_result(comparison, ctx.output("baseline", "report"), out / "tuned.json",
-                                         ctx.policy.digest())
+    result: StageResult = compare_result(
+        comparison, ctx.output("baseline", "report"), out / "tuned.json", ctx.policy.digest()
+    )
     result.metrics["asr_by_category"] = [
-        {"category": k, "base": v["base_rate"], "tuned": v["tuned_rate"], "base_ci": v["base_ci95"],
-         "tuned_ci": v["tuned_ci95"]} for k, v in comparison["by_category"].items()]
+        {
+            "category": k,
+            "base": v["base_rate"],
+            "tuned": v["tuned_rate"],
+            "base_ci": v["base_ci95"],
+            "tuned_ci": v["tuned_ci95"],
+        }
+        for k, v in comparison["by_category"].items()
+    ]
     record_result(result)
     outputs = {"tuned": str(out / "tuned.json"), "compare": cmp_file}
     scan = json.loads(ctx.output("data", "scan").read_text())
@@ -223,23 +277,34 @@ def evaluate_run(ctx: Context) -> StageOutcome:
         from tuneguard.probe import record_run, run_probes
 
         triggers = str(ctx.output("data", "scan"))
-        backdoor = run_probes(adapter, ["backdoor"], None, suite_options={"triggers": triggers},
-                              target_options={"max_new_tokens": ctx.policy.probe.max_new_tokens})
+        backdoor = run_probes(
+            adapter,
+            ["backdoor"],
+            None,
+            suite_options={"triggers": triggers},
+            target_options={"max_new_tokens": ctx.policy.probe.max_new_tokens},
+        )
         outputs["backdoor"] = _write_json(out / "backdoor.json", backdoor)
         record_run(backdoor, Path(outputs["backdoor"]), ctx.policy.digest())
     o = comparison["overall"]
-    summary = (f"{comparison['verdict']}: R {o['base_rate']:.2f} -> {o['tuned_rate']:.2f} "
-               f"(exact McNemar p={o['p_value']:.3g})")
-    return StageOutcome("fail" if comparison["verdict"] == "regressed" else "pass", summary, outputs,
-                        {"first_seq": first})
+    summary = (
+        f"{comparison['verdict']}: R {o['base_rate']:.2f} -> {o['tuned_rate']:.2f} "
+        f"(exact McNemar p={o['p_value']:.3g})"
+    )
+    return StageOutcome(
+        "fail" if comparison["verdict"] == "regressed" else "pass", summary, outputs, {"first_seq": first}
+    )
 
 
 # -- registry ----------------------------------------------------------------------------------------
 def registry_inputs(ctx: Context) -> dict[str, Any]:
     from tuneguard.pipeline.runner import _dir_digest
 
-    return {"adapter": _dir_digest(ctx.output("train", "adapter")),
-            "compare": sha256_file(ctx.output("evaluate", "compare")), "policy": _section(ctx, "registry")}
+    return {
+        "adapter": _dir_digest(ctx.output("train", "adapter")),
+        "compare": sha256_file(ctx.output("evaluate", "compare")),
+        "policy": _section(ctx, "registry"),
+    }
 
 
 def registry_run(ctx: Context) -> StageOutcome:
@@ -275,8 +340,9 @@ def serve_run(ctx: Context) -> StageOutcome:
 
     first = _seq(ctx) + 1
     s = ctx.policy.serve
-    result = run_envcheck(EnvTarget(policy=s, host=s.host, tls_cert=None, tls_key=None),
-                          config_sha256=ctx.policy.digest())
+    result = run_envcheck(
+        EnvTarget(policy=s, host=s.host, tls_cert=None, tls_key=None), config_sha256=ctx.policy.digest()
+    )
     verdict = "fail" if result.verdict.value in ("fail", "error") else "pass"
     return StageOutcome(verdict, result.summary, {}, {"first_seq": first})
 
@@ -286,9 +352,15 @@ STAGES: list[PipelineStage] = [
     PipelineStage("model", "Base-model gate: artifact scan, licence, ML-BOM", model_inputs, model_run),
     PipelineStage("baseline", "Base-model probes (regression reference)", baseline_inputs, baseline_run),
     PipelineStage("train", "Audited LoRA fine-tuning with canaries", train_inputs, train_run),
-    PipelineStage("evaluate", "Tuned-model probes, regression verdict, trigger check", evaluate_inputs,
-                  evaluate_run),
+    PipelineStage(
+        "evaluate", "Tuned-model probes, regression verdict, trigger check", evaluate_inputs, evaluate_run
+    ),
     PipelineStage("registry", "Encrypted, signed registry version", registry_inputs, registry_run),
-    PipelineStage("serve-check", "Deployment environment review", serve_inputs, serve_run,
-                  enabled=lambda ctx: ctx.policy.pipeline.serve_check),
+    PipelineStage(
+        "serve-check",
+        "Deployment environment review",
+        serve_inputs,
+        serve_run,
+        enabled=lambda ctx: ctx.policy.pipeline.serve_check,
+    ),
 ]

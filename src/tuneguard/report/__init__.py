@@ -1,4 +1,5 @@
-"""Conformance reporting: turns the verified evidence ledger into report.json, report.html, report.sarif and report.md."""
+"""Conformance reporting: the verified evidence ledger as report.json, .html, .sarif and .md."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,7 +17,9 @@ FORMATS = ("json", "html", "sarif", "md")
 CHECKS: tuple[CheckSpec, ...] = ()
 
 
-def write_report(report: dict[str, Any], out_dir: str | Path, formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
+def write_report(
+    report: dict[str, Any], out_dir: str | Path, formats: tuple[str, ...] = FORMATS
+) -> dict[str, Path]:
     """Write each requested format atomically into `out_dir`; returns format -> path."""
     import json
 
@@ -42,8 +45,13 @@ def write_report(report: dict[str, Any], out_dir: str | Path, formats: tuple[str
     return written
 
 
-def generate(out_dir: str | Path, ledger_from: int = 0, checks: list[CheckSpec] | None = None,
-             formats: tuple[str, ...] = FORMATS, ledger: Ledger | None = None) -> tuple[dict[str, Any], dict[str, Path]]:
+def generate(
+    out_dir: str | Path,
+    ledger_from: int = 0,
+    checks: list[CheckSpec] | None = None,
+    formats: tuple[str, ...] = FORMATS,
+    ledger: Ledger | None = None,
+) -> tuple[dict[str, Any], dict[str, Path]]:
     """Verify the ledger, build the report and write it; the ledger head goes into every format."""
     own = ledger is None
     ledger = ledger or Ledger(readonly=True)
@@ -55,5 +63,14 @@ def generate(out_dir: str | Path, ledger_from: int = 0, checks: list[CheckSpec] 
     return report, write_report(report, out_dir, formats)
 
 
-__all__ = ["CHECKS", "FORMATS", "build_markdown", "build_report", "build_sarif", "canonical_json", "generate",
-           "requirement_status", "write_report"]
+__all__ = [
+    "CHECKS",
+    "FORMATS",
+    "build_markdown",
+    "build_report",
+    "build_sarif",
+    "canonical_json",
+    "generate",
+    "requirement_status",
+    "write_report",
+]

@@ -1,4 +1,5 @@
 """Inline SVG charts for the HTML report, drawn with matplotlib from stage metrics in the ledger."""
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,20 @@ def pii_chart(before: dict[str, int], after: dict[str, int]) -> str | None:
         return None
     fig, ax = _figure(7.0, max(2.4, 0.28 * len(entities) + 1))
     ys = range(len(entities))
-    ax.barh([y + 0.2 for y in ys], [before.get(e, 0) for e in entities], 0.4, label="before", color=_PALETTE["before"])
-    ax.barh([y - 0.2 for y in ys], [after.get(e, 0) for e in entities], 0.4, label="after", color=_PALETTE["after"])
+    ax.barh(
+        [y + 0.2 for y in ys],
+        [before.get(e, 0) for e in entities],
+        0.4,
+        label="before",
+        color=_PALETTE["before"],
+    )
+    ax.barh(
+        [y - 0.2 for y in ys],
+        [after.get(e, 0) for e in entities],
+        0.4,
+        label="after",
+        color=_PALETTE["after"],
+    )
     ax.set_yticks(list(ys), entities)
     ax.invert_yaxis()
     ax.set_xlabel("detected values")
@@ -56,8 +69,15 @@ def asr_chart(rows: list[dict[str, Any]]) -> str | None:
         vals = [r[key] * 100 for r in rows]
         lo = [max(0.0, (r[key] - r[f"{key}_ci"][0]) * 100) for r in rows]
         hi = [max(0.0, (r[f"{key}_ci"][1] - r[key]) * 100) for r in rows]
-        ax.barh([y + offset for y in ys], vals, 0.4, xerr=[lo, hi], label=key, color=_PALETTE[key],
-                error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.barh(
+            [y + offset for y in ys],
+            vals,
+            0.4,
+            xerr=[lo, hi],
+            label=key,
+            color=_PALETTE[key],
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+        )
     ax.set_yticks(ys, [r["category"] for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -68,7 +88,11 @@ def asr_chart(rows: list[dict[str, Any]]) -> str | None:
 
 
 def loss_chart(steps: list[dict[str, Any]]) -> str | None:
-    points = [(s["step"], s["loss"]) for s in steps if isinstance(s, dict) and isinstance(s.get("loss"), (int, float))]
+    points = [
+        (s["step"], s["loss"])
+        for s in steps
+        if isinstance(s, dict) and isinstance(s.get("loss"), (int, float))
+    ]
     if not points:
         return None
     fig, ax = _figure(7.0, 2.8)
@@ -81,8 +105,11 @@ def loss_chart(steps: list[dict[str, Any]]) -> str | None:
 
 
 def exposure_chart(canaries: list[dict[str, Any]]) -> str | None:
-    points = [(c.get("repeats", 0), c["exposure"]) for c in canaries
-              if isinstance(c, dict) and isinstance(c.get("exposure"), (int, float))]
+    points = [
+        (c.get("repeats", 0), c["exposure"])
+        for c in canaries
+        if isinstance(c, dict) and isinstance(c.get("exposure"), (int, float))
+    ]
     if not points:
         return None
     fig, ax = _figure(7.0, 2.8)

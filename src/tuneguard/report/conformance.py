@@ -1,4 +1,5 @@
 """Build the AI-STR conformance report from the evidence ledger alone: requirement status and its evidence."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -26,8 +27,16 @@ class Evidence:
     manual: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "stage": self.stage, "kind": self.kind, "time": self.time, "verdict": self.verdict,
-                "summary": self.summary, "artifacts": self.artifacts, "manual": self.manual}
+        return {
+            "seq": self.seq,
+            "stage": self.stage,
+            "kind": self.kind,
+            "time": self.time,
+            "verdict": self.verdict,
+            "summary": self.summary,
+            "artifacts": self.artifacts,
+            "manual": self.manual,
+        }
 
 
 def _evidence_from(entry: LedgerEntry) -> tuple[Evidence, tuple[str, ...]] | None:
@@ -36,15 +45,34 @@ def _evidence_from(entry: LedgerEntry) -> tuple[Evidence, tuple[str, ...]] | Non
         reqs = set(payload.get("requirements") or ())
         for finding in payload.get("findings") or ():
             reqs.update(finding.get("requirements") or ())
-        arts = [{"role": a.get("role"), "path": a.get("path"), "sha256": a.get("sha256")}
-                for a in payload.get("artifacts") or ()]
-        return Evidence(entry.seq, entry.stage, entry.kind, entry.time, str(payload.get("verdict")),
-                        str(payload.get("summary", "")), arts), tuple(sorted(reqs))
+        arts = [
+            {"role": a.get("role"), "path": a.get("path"), "sha256": a.get("sha256")}
+            for a in payload.get("artifacts") or ()
+        ]
+        return Evidence(
+            entry.seq,
+            entry.stage,
+            entry.kind,
+            entry.time,
+            str(payload.get("verdict")),
+            str(payload.get("summary", "")),
+            arts,
+        ), tuple(sorted(reqs))
     if entry.kind == "attestation":
-        arts = [{"role": "attested_file", "path": f.get("path"), "sha256": f.get("sha256")}
-                for f in payload.get("files") or ()]
-        return Evidence(entry.seq, entry.stage, entry.kind, entry.time, "pass", str(payload.get("note", "")),
-                        arts, manual=True), tuple(payload.get("requirements") or ())
+        arts = [
+            {"role": "attested_file", "path": f.get("path"), "sha256": f.get("sha256")}
+            for f in payload.get("files") or ()
+        ]
+        return Evidence(
+            entry.seq,
+            entry.stage,
+            entry.kind,
+            entry.time,
+            "pass",
+            str(payload.get("note", "")),
+            arts,
+            manual=True,
+        ), tuple(payload.get("requirements") or ())
     return None
 
 
@@ -71,10 +99,17 @@ def _stage_summaries(entries: list[LedgerEntry]) -> dict[str, Any]:
         p = entry.payload
         sev = Counter(f.get("severity") for f in p.get("findings") or ())
         runs = stages.setdefault(entry.stage, {"runs": []})["runs"]
-        runs.append({"seq": entry.seq, "time": entry.time, "verdict": p.get("verdict"), "summary": p.get("summary", ""),
-                     "findings_by_severity": {s.value: sev.get(s.value, 0) for s in Severity},
-                     "metrics": p.get("metrics") or {},
-                     "artifacts": p.get("artifacts") or []})
+        runs.append(
+            {
+                "seq": entry.seq,
+                "time": entry.time,
+                "verdict": p.get("verdict"),
+                "summary": p.get("summary", ""),
+                "findings_by_severity": {s.value: sev.get(s.value, 0) for s in Severity},
+                "metrics": p.get("metrics") or {},
+                "artifacts": p.get("artifacts") or [],
+            }
+        )
     for info in stages.values():
         info["latest"] = info["runs"][-1]
     return stages
@@ -90,7 +125,7 @@ def _findings(entries: list[LedgerEntry]) -> list[dict[str, Any]]:
 
 
 def build_report(ledger: Ledger, ledger_from: int = 0, checks: list | None = None) -> dict[str, Any]:
-    """The report.json structure. The ledger is verified first; a broken chain makes the verdict 'tampered'."""
+    """The report.json structure. The ledger is verified first; a broken chain makes it 'tampered'."""
     verify = ledger.verify()
     entries = [e for e in ledger.entries(since=ledger_from)]
     catalog = load_catalog()
@@ -106,11 +141,17 @@ def build_report(ledger: Ledger, ledger_from: int = 0, checks: list | None = Non
     requirements = []
     for req in catalog.requirements:
         evs = by_req[req.id]
-        requirements.append({
-            "id": req.id, "area": req.area, "title": req.title, "status": requirement_status(evs),
-            "evidence": [e.to_dict() for e in evs], "mapped_to": req.mapped_to,
-            "covered_by": [c.id for c in coverage.get(req.id, [])],
-        })
+        requirements.append(
+            {
+                "id": req.id,
+                "area": req.area,
+                "title": req.title,
+                "status": requirement_status(evs),
+                "evidence": [e.to_dict() for e in evs],
+                "mapped_to": req.mapped_to,
+                "covered_by": [c.id for c in coverage.get(req.id, [])],
+            }
+        )
     counts = Counter(r["status"] for r in requirements)
     if not verify.ok:
         verdict = "tampered"
@@ -121,10 +162,19 @@ def build_report(ledger: Ledger, ledger_from: int = 0, checks: list | None = Non
     else:
         verdict = "pass"
     return {
-        "schema_version": REPORT_SCHEMA_VERSION, "generated": utc_now(), "tool_version": __version__,
-        "verdict": verdict, "counts": {k: counts.get(k, 0) for k in ("pass", "fail", "not-tested")},
-        "ledger_head": verify.head, "ledger_count": verify.count, "ledger_verified": verify.ok,
-        "ledger_problem": verify.reason, "ledger_from": ledger_from, "ledger_path": str(ledger.path),
-        "clause_note": catalog.clause_note, "requirements": requirements,
-        "stages": _stage_summaries(entries), "findings": _findings(entries),
+        "schema_version": REPORT_SCHEMA_VERSION,
+        "generated": utc_now(),
+        "tool_version": __version__,
+        "verdict": verdict,
+        "counts": {k: counts.get(k, 0) for k in ("pass", "fail", "not-tested")},
+        "ledger_head": verify.head,
+        "ledger_count": verify.count,
+        "ledger_verified": verify.ok,
+        "ledger_problem": verify.reason,
+        "ledger_from": ledger_from,
+        "ledger_path": str(ledger.path),
+        "clause_note": catalog.clause_note,
+        "requirements": requirements,
+        "stages": _stage_summaries(entries),
+        "findings": _findings(entries),
     }

@@ -1,4 +1,5 @@
 """The self-contained HTML report: requirement table, evidence links and inline SVG charts, no network."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -45,14 +46,22 @@ def build_charts(report: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def build_html(report: dict[str, Any]) -> str:
-    env = Environment(loader=PackageLoader("tuneguard.report", "templates"), autoescape=select_autoescape(["html"]),
-                      trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=PackageLoader("tuneguard.report", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     evidence: dict[int, dict[str, Any]] = {}
     for req in report["requirements"]:
         for ev in req["evidence"]:
             evidence[ev["seq"]] = ev
-    top = sorted(report["findings"],
-                 key=lambda f: (_SEVERITY_ORDER.get(f.get("severity"), 5), f.get("seq", 0)))[:50]
+    top = sorted(
+        report["findings"], key=lambda f: (_SEVERITY_ORDER.get(f.get("severity"), 5), f.get("seq", 0))
+    )[:50]
     return env.get_template("report.html.j2").render(
-        r=report, charts=build_charts(report), top_findings=top,
-        evidence=[evidence[k] for k in sorted(evidence)])
+        r=report,
+        charts=build_charts(report),
+        top_findings=top,
+        evidence=[evidence[k] for k in sorted(evidence)],
+    )
