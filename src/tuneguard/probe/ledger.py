@@ -54,7 +54,7 @@ def run_result(
         verdict=Verdict.WARN if errors else Verdict.PASS,
         summary=f"probe run on {report['target']}: {len(report['items'])} items, {errors} errors",
         findings=findings,
-        metrics={"summary": _slim(report["summary"]), "target_id": report["target_info"].get("id")},
+        metrics={"summary": slim_summary(report["summary"]), "target_id": report["target_info"].get("id")},
         artifacts=artifacts,
         requirements=tuple(sorted(reqs | {"FT-7"})),
         config_sha256=config_sha256,
@@ -62,7 +62,7 @@ def run_result(
     )
 
 
-def _slim(summary: dict[str, Any]) -> dict[str, Any]:
+def slim_summary(summary: dict[str, Any]) -> dict[str, Any]:
     return {
         k: {kk: v[kk] for kk in ("n", "attack_success_rate", "decline_rate", "ci95", "errors")}
         for k, v in summary.items()

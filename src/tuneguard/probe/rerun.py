@@ -29,6 +29,8 @@ from tuneguard.core import (
     sha256_file,
 )
 
+from .ledger import run_result, slim_summary
+
 # Suites that need inputs from elsewhere (the trigger report, the inserted canaries, a datasets folder for
 # ds-*): a rerun repeats them only when the caller names them explicitly.
 NEEDS_INPUTS = frozenset({"backdoor", "canary"})
@@ -143,15 +145,8 @@ def rate_changes(before: dict[str, Any], now: dict[str, Any]) -> list[dict[str, 
     return rows
 
 
-def _slim(summary: dict[str, Any]) -> dict[str, Any]:
-    keys = ("n", "attack_success_rate", "decline_rate", "ci95", "errors")
-    return {k: {kk: v.get(kk) for kk in keys} for k, v in summary.items()}
-
-
 def rerun_result(outcome: RerunOutcome, report: dict[str, Any], config_sha256: str | None) -> StageResult:
     """The ledger entry of one re-assessment: the run's own findings plus the drift verdict."""
-    from .ledger import run_result
-
     base = run_result(report, outcome.report_path, config_sha256)
     regressed = outcome.regressed
     findings = list(base.findings)
@@ -226,7 +221,7 @@ def rerun_folder(
     atomic_write_bytes(path, orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     outcome = RerunOutcome(ref=ref, seq=0, report_path=path, previous=previous, suites=chosen)
     if previous is not None:
-        outcome.changes = rate_changes(previous.summary, _slim(report["summary"]))
+        outcome.changes = rate_changes(previous.summary, slim_summary(report["summary"]))
         if previous.report is not None:
             try:
                 outcome.comparison = compare_reports(previous.report, report, pp)
