@@ -90,19 +90,24 @@ class RecordState:
 class Anonymizer:
     """Apply the operator configured for each entity (`operators`, else `default`) to detected spans."""
 
-    def __init__(self, default: str = "placeholder", operators: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        default: str = "placeholder",
+        operators: Mapping[str, str] | None = None,
+        create_keys: bool = True,
+    ) -> None:
         for op in (default, *(operators or {}).values()):
             if op not in OPERATORS:
                 raise UserError(f"unknown anonymization operator {op!r} (one of {', '.join(OPERATORS)})")
         self.default = default
         self.operators = dict(operators or {})
         used = {default, *self.operators.values()}
-        self._hmac_key = load_key(PSEUDONYM_KEY, 32) if "pseudonym" in used else None
+        self._hmac_key = load_key(PSEUDONYM_KEY, 32, create_keys) if "pseudonym" in used else None
         self._siv = None
         if "tokenize" in used:
             from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
-            self._siv = AESSIV(load_key(TOKEN_KEY, 64))
+            self._siv = AESSIV(load_key(TOKEN_KEY, 64, create_keys))
 
     def operator_for(self, entity: str) -> str:
         return self.operators.get(entity, self.default)

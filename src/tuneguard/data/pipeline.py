@@ -108,6 +108,7 @@ class Tally:
     by_severity: Counter = field(default_factory=Counter)
     entities: Counter = field(default_factory=Counter)
     examples: list = field(default_factory=list)
+    poison_findings: list[dict[str, Any]] = field(default_factory=list)
     gate_count: int = 0
 
     def __post_init__(self) -> None:
@@ -147,7 +148,7 @@ class Tally:
         self.entities.update(out.entities)
         return extra
 
-    def finding(self, f: dict[str, Any]) -> None:
+    def finding(self, f: dict[str, Any], always_keep: bool = False) -> None:
         self.by_check[f["check"]] += 1
         self.by_severity[f["severity"]] += 1
         gate = self._gates.get(f["severity"])
@@ -155,7 +156,7 @@ class Tally:
             gate = self._gates[f["severity"]] = Severity(f["severity"]).at_least(self.fail_at)
         if gate:
             self.gate_count += 1
-        if len(self.findings) < self.keep_findings:
+        if always_keep or len(self.findings) < self.keep_findings:
             self.findings.append(f)
         else:
             self.truncated = True
@@ -176,19 +177,20 @@ class Tally:
         for pf in found:
             d = pf.to_dict()
             lines = (d.get("evidence") or {}).get("example_lines") or []
-            self.finding(
-                {
-                    "line": d.get("line", lines[0] if lines else None),
-                    "field": None,
-                    "start": None,
-                    "end": None,
-                    "entity": None,
-                    "recognizer": "poison",
-                    **d,
-                    "severity": Severity(d["severity"]).value,
-                    "score": round(float(d.get("score", 0)), 3),
-                }
-            )
+            finding = {
+                "line": d.get("line", lines[0] if lines else None),
+                "field": None,
+                "start": None,
+                "end": None,
+                "entity": None,
+                "recognizer": "poison",
+                **d,
+                "severity": Severity(d["severity"]).value,
+                "score": round(float(d.get("score", 0)), 3),
+            }
+            # A handful per dataset, and the trigger report feeds the backdoor probes: never capped away.
+            self.finding(finding, always_keep=True)
+            self.poison_findings.append(finding)
         return f"ran on {len(examples)} examples"
 
     def verdict(self) -> str:

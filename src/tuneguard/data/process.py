@@ -96,8 +96,12 @@ class RecordProcessor:
         )
         self._record_checks = bool(
             {"empty_record", "overlong_record", "broken_chat", "control_chars"} & set(config.clean))
+        # Workers (local or on Ray nodes) only read the keys sanitize created up front: a node that cannot
+        # see them must fail, not mint its own and pseudonymize differently from the rest.
         self.anonymizer = (
-            Anonymizer(config.default_operator, dict(config.operators)) if config.mode == "sanitize" else None
+            Anonymizer(config.default_operator, dict(config.operators), create_keys=False)
+            if config.mode == "sanitize"
+            else None
         )
 
     def run(self, items: list[RawItem]) -> list[Outcome]:

@@ -119,7 +119,7 @@ def sanitize_dataset(
     scan_seconds = time.perf_counter() - started
     tally.bytes = tally.bytes or reader.size
     poison_status = tally.run_poisoning()
-    poison = [f for f in tally.findings if f["check"].startswith("data.poison.")]
+    poison = tally.poison_findings
     poison_gate = sum(1 for f in poison if Severity(f["severity"]).at_least(fail_at))
     verdict = "fail" if residual_gate + poison_gate > data_policy.max_findings else "pass"
     engine = PiiEngine(config.entities) if config.entities else None
