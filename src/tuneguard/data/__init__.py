@@ -1,6 +1,7 @@
 """Data privacy gate (AI-STR-01 FT-1): PII/secret detection, anonymization, cleaning and the dataset manifest.
 
-Public API: PiiEngine, PiiSpan, redact_text, mask_preview, CHECKS (and scan/sanitize for the CLI).
+Public API: PiiEngine, PiiSpan, redact_text, mask_preview, prompt_response, CHECKS (and scan/sanitize for
+the CLI).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 from tuneguard.core import CheckSpec
 
 from .anonymize import Anonymizer, detokenize_text, mask_preview, redact_text
+from .fields import prompt_response
 from .pii.engine import PiiEngine
 from .pii.spans import PiiSpan
 
@@ -61,4 +63,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["Anonymizer", "CHECKS", "CheckSelection", "GATE_CHECKS", "PiiEngine", "PiiSpan", "detokenize_text",
-           "mask_preview", "redact_text", "sanitize_dataset", "scan_dataset"]
+           "mask_preview", "prompt_response", "redact_text", "sanitize_dataset", "scan_dataset"]

@@ -41,18 +41,12 @@ def data_inputs(ctx: Context) -> dict[str, Any]:
     return {"dataset": sha256_file(_dataset(ctx)), "policy": _section(ctx, "data")}
 
 
-_PROMPT_ROLES = {"user", "system"}
-_PROMPT_FIELDS = ("instruction", "input", "prompt", "question")
-
-
 def _prompt_text(record: Any) -> str:
-    if not isinstance(record, dict):
-        return ""
-    parts = [str(record.get(k, "")) for k in _PROMPT_FIELDS]
-    for msg in record.get("messages") or ():
-        if isinstance(msg, dict) and msg.get("role") in _PROMPT_ROLES:
-            parts.append(str(msg.get("content", "")))
-    return "\n".join(parts)
+    # The same prompt view the poisoning scan mined the triggers from (chat, ShareGPT, instruction formats).
+    from tuneguard.data import prompt_response
+
+    pair = prompt_response(record) if isinstance(record, dict) else None
+    return pair[0] if pair else ""
 
 
 def quarantine_triggers(src: Path, triggers: list[str], out: Path) -> tuple[Path, list[int]]:
@@ -271,12 +265,14 @@ def evaluate_run(ctx: Context) -> StageOutcome:
     ]
     record_result(result)
     outputs = {"tuned": str(out / "tuned.json"), "compare": cmp_file}
-    scan = json.loads(ctx.output("data", "scan").read_text())
-    if any("backdoor_trigger" in f.get("check", "") for f in scan.get("findings", [])):
+    from tuneguard.probe import load_triggers
+
+    triggers = str(ctx.output("data", "scan"))
+    # Only candidates the backdoor suite accepts (medium and above): info/low associations are not replayed.
+    if load_triggers(triggers):
         ctx.on_progress("checking candidate backdoor triggers on the fine-tuned model")
         from tuneguard.probe import record_run, run_probes
 
-        triggers = str(ctx.output("data", "scan"))
         backdoor = run_probes(
             adapter,
             ["backdoor"],

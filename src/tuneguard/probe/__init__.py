@@ -102,6 +102,13 @@ def judge_responses(
     return get_judge(judge, **options).judge(pairs)
 
 
+def load_triggers(path: Any) -> list[dict[str, str]]:
+    """Candidate triggers (medium and above) from a `tuneguard data scan --json` report."""
+    from .suites.backdoor import load_triggers as _load
+
+    return _load(path)
+
+
 def record_run(report: dict[str, Any], out: Any = None, config_sha256: str | None = None) -> int:
     """Record a `run_probes` report as a probe-stage result in the ledger; returns the entry's seq."""
     from .ledger import record, run_result
@@ -131,6 +138,7 @@ __all__ = [
     "arun_probes",
     "compare_reports",
     "judge_responses",
+    "load_triggers",
     "load_target",
     "run_probes",
 ]
