@@ -61,13 +61,15 @@ def gather() -> list[Check]:
 
 
 def _ledger_check() -> Check:
-    path = ledger_path()
-    if not path.exists():
-        return Check("ledger", True, f"{path} (created on first write)", required=False)
-    with Ledger(readonly=True) as ledger:
+    # Opening read-only is the existence test for both stores (SQLite file, or TUNEGUARD_LEDGER_URL).
+    try:
+        ledger = Ledger(readonly=True)
+    except UserError:
+        return Check("ledger", True, f"{ledger_path()} (created on first write)", required=False)
+    with ledger:
         report = ledger.verify()
     state = f"{report.count} entries, chain intact" if report.ok else f"TAMPERED: {report.reason}"
-    return Check("ledger", report.ok, f"{path} ({state})")
+    return Check("ledger", report.ok, f"{ledger.path} ({state})")
 
 
 def doctor(json_out: str | None = typer.Option(None, "--json", help=JSON_HELP)) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tuneguard.core import Finding, Ledger, Severity, UserError, ledger_path
+from tuneguard.core import Finding, Ledger, Severity, UserError
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,9 +17,7 @@ class GateEvidence:
 
 def find_data_gate(dataset_sha256: str) -> GateEvidence | None:
     """The newest ledger StageResult(stage="data", verdict="pass") whose sanitized_dataset has this sha256."""
-    if not ledger_path().exists():
-        return None
-    try:
+    try:  # a missing ledger (SQLite file or PostgreSQL database) raises UserError
         ledger = Ledger(readonly=True)
     except UserError:
         return None
