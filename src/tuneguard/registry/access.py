@@ -6,6 +6,7 @@ unknown id still costs one argon2 verification so that timing does not tell vali
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 
@@ -28,7 +29,12 @@ ROLES: dict[str, frozenset[str]] = {
 }
 TOKEN_PREFIX = "tgr_"  # noqa: S105 (a public prefix, not a secret)
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("tuneguard-dummy-secret")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # For constant-time misses; computed on first use, not at import (an argon2 hash costs ~0.2 s).
+    return _hasher.hash("tuneguard-dummy-secret")
 
 
 class AccessDenied(Exception):
@@ -85,13 +91,13 @@ def list_users(engine: Engine) -> list[dict[str, str]]:
 def authenticate(engine: Engine, token: str | None) -> Principal | None:
     """The user a token belongs to, or None. Cost is one argon2 verification whether or not the id exists."""
     if not token or not token.startswith(TOKEN_PREFIX):
-        _verify(_DUMMY_HASH, "x")
+        _verify(_dummy_hash(), "x")
         return None
     token_id, _, secret = token.removeprefix(TOKEN_PREFIX).partition("_")
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.token_id == token_id)).mappings().first()
     if row is None:
-        _verify(_DUMMY_HASH, secret)
+        _verify(_dummy_hash(), secret)
         return None
     return Principal(row["name"], row["role"]) if _verify(row["token_hash"], secret) else None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections import Counter
 
 from tuneguard.core import Finding, Severity
 
@@ -36,11 +37,11 @@ DTYPE_BITS = {
 
 
 def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
-    keys = [k for k, _ in pairs]
-    dup = {k for k in keys if keys.count(k) > 1}
-    if dup:
-        raise ValueError(f"duplicate keys {sorted(dup)[:5]}")
-    return dict(pairs)
+    out = dict(pairs)
+    if len(out) != len(pairs):  # linear: a header may name tens of thousands of tensors
+        counts = Counter(k for k, _ in pairs)
+        raise ValueError(f"duplicate keys {sorted(k for k, c in counts.items() if c > 1)[:5]}")
+    return out
 
 
 class SafetensorsScanner(Scanner):
