@@ -15,7 +15,9 @@ _EXPORTS = {
     "canonical": ("canonical_bytes", "canonical_json"),
     "catalog": ("CORE_CHECKS", "Catalog", "CheckSpec", "Requirement", "load_catalog"),
     "embedded": ("EMBEDDED_FILE", "EMBEDDED_NAME", "embedded_model_path"),
-    "hfmodels": ("materialize_model", "model_digest", "resolve_model_source"),
+    "hfmodels": (
+        "ADAPTER_MARKER", "adapter_base", "materialize_model", "model_digest", "resolve_model_source",
+    ),
     "errors": ("GateFailed", "TuneguardError", "UserError"),
     "files": ("atomic_write_bytes", "atomic_write_text", "atomic_writer", "sha256_bytes", "sha256_file"),
     "findings": ("Artifact", "Finding", "Severity", "StageResult", "Verdict"),
@@ -26,10 +28,11 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = [
-    "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME", "Finding",
-    "GateFailed", "Ledger", "LedgerEntry", "Policy", "Requirement", "Severity", "StageResult",
+    "ADAPTER_MARKER", "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME",
+    "Finding", "GateFailed", "Ledger", "LedgerEntry", "Policy", "Requirement", "Severity", "StageResult",
     "TuneguardError", "UserError", "Verdict", "VerifyReport", "atomic_write_bytes", "atomic_write_text",
-    "atomic_writer", "canonical_bytes", "canonical_json", "embedded_model_path", "keys_path", "ledger_path",
+    "adapter_base", "atomic_writer", "canonical_bytes", "canonical_json", "embedded_model_path", "keys_path",
+    "ledger_path",
     "load_catalog", "load_policy", "materialize_model", "model_digest", "parse_policy", "private_file_ok",
     "registry_path", "resolve_model_source", "sha256_bytes", "sha256_file", "tuneguard_home",
     "verify_entries", "verify_export",
@@ -56,7 +59,7 @@ if TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .errors import GateFailed, TuneguardError, UserError
     from .files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_bytes, sha256_file
     from .findings import Artifact, Finding, Severity, StageResult, Verdict
-    from .hfmodels import materialize_model, model_digest, resolve_model_source
+    from .hfmodels import ADAPTER_MARKER, adapter_base, materialize_model, model_digest, resolve_model_source
     from .home import keys_path, ledger_path, private_file_ok, registry_path, tuneguard_home
     from .ledger import Ledger, LedgerEntry, VerifyReport, verify_entries, verify_export
     from .policy import Policy, load_policy, parse_policy

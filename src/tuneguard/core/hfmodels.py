@@ -13,6 +13,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import orjson
+
 from .embedded import embedded_model_path
 from .errors import UserError
 from .files import sha256_file
@@ -105,3 +107,22 @@ def model_digest(spec: str | os.PathLike[str]) -> str:
         if path.is_file() and path.suffix in {".safetensors", ".bin", ".json", ".gguf", ".model", ".txt"}:
             digest.update(str(path.relative_to(source)).encode() + b"\0" + sha256_file(path).encode() + b"\n")
     return digest.hexdigest()
+
+
+ADAPTER_MARKER = "tuneguard-adapter.json"
+
+
+def adapter_base(adapter: Path) -> str:
+    """The base model spec an adapter was trained on: tuneguard's marker first, then PEFT's config."""
+    marker = adapter / ADAPTER_MARKER
+    if marker.is_file():
+        base = orjson.loads(marker.read_bytes()).get("base")
+        if base:
+            return str(base)
+    cfg = orjson.loads((adapter / "adapter_config.json").read_bytes())
+    base = cfg.get("base_model_name_or_path")
+    if not base:
+        raise UserError(
+            f"adapter {adapter}: neither {ADAPTER_MARKER} nor adapter_config.json names a base model"
+        )
+    return str(base)

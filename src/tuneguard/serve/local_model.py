@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import shutil
 import tempfile
 import threading
@@ -48,18 +47,12 @@ def load_model(folder: Path) -> tuple[Any, Any]:
     """(model, tokenizer) from a pulled folder: a full model, or a LoRA adapter over its recorded base."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    adapter_meta = folder / "tuneguard-adapter.json"
     if (folder / "adapter_config.json").exists():
         from peft import PeftModel
 
-        from tuneguard.core import materialize_model
+        from tuneguard.core import adapter_base, materialize_model
 
-        base_spec = (
-            json.loads(adapter_meta.read_text())["base"]
-            if adapter_meta.exists()
-            else json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
-        )
-        base_dir = materialize_model(base_spec)
+        base_dir = materialize_model(adapter_base(folder))
         tok = AutoTokenizer.from_pretrained(base_dir, trust_remote_code=False)
         base = AutoModelForCausalLM.from_pretrained(base_dir, trust_remote_code=False, use_safetensors=True)
         model = PeftModel.from_pretrained(base, folder).merge_and_unload()

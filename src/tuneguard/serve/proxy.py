@@ -16,7 +16,7 @@ import aiohttp
 import orjson
 
 from .guards import GuardSet, StreamRedactor
-from .upstream_pool import PoolError, UpstreamPool
+from .upstream_pool import IDLE_S, PoolError, UpstreamPool
 
 UPSTREAM_KEY_ENV = "TUNEGUARD_UPSTREAM_API_KEY"
 MAX_LINE = 4 << 20
@@ -41,7 +41,7 @@ class Upstream:
             auto_decompress=True,
             read_bufsize=1 << 16,
             timeout=aiohttp.ClientTimeout(total=None, connect=5.0, sock_connect=5.0, sock_read=timeout_s),
-            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30.0, enable_cleanup_closed=True),
+            connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=IDLE_S, enable_cleanup_closed=True),
         )
         self.pool = UpstreamPool(self.base, timeout_s, headers)
 

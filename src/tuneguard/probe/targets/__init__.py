@@ -47,7 +47,9 @@ def load_target(spec: str | Callable[..., Any], **gen_kwargs: Any) -> Target:
 
         return OpenAITarget.from_spec(spec, **{k: v for k, v in gen_kwargs.items() if k in _HTTP_KEYS})
     kwargs = {k: v for k, v in gen_kwargs.items() if k in _LOCAL_KEYS}
-    from .local import LocalTarget, adapter_base
+    from tuneguard.core import adapter_base
+
+    from .local import LocalTarget
 
     if spec == "embedded":
         return LocalTarget(spec, **kwargs)

@@ -12,29 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from tuneguard.core import UserError, model_digest
+from tuneguard.core import model_digest
 
 from .base import Generation, Messages
-
-ADAPTER_MARKER = "tuneguard-adapter.json"
-
-
-def adapter_base(adapter: Path) -> str:
-    """The base model spec an adapter was trained on: tuneguard's marker first, then PEFT's config."""
-    marker = adapter / ADAPTER_MARKER
-    if marker.is_file():
-        base = orjson.loads(marker.read_bytes()).get("base")
-        if base:
-            return str(base)
-    cfg = orjson.loads((adapter / "adapter_config.json").read_bytes())
-    base = cfg.get("base_model_name_or_path")
-    if not base:
-        raise UserError(
-            f"adapter {adapter}: neither {ADAPTER_MARKER} nor adapter_config.json names a base model"
-        )
-    return str(base)
 
 
 class LocalTarget:
