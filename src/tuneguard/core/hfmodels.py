@@ -8,6 +8,7 @@ SHA-256, and every later load uses that folder (~0.1 s). Remote code is never tr
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import shutil
 import tempfile
@@ -55,7 +56,7 @@ def materialize_model(spec: str | os.PathLike[str]) -> Path:
         return source
     if source.suffix.lower() != ".gguf":
         raise UserError(f"model {source}: unsupported file type (expected a .gguf file or a model folder)")
-    digest = sha256_file(source)
+    digest = _weights_sha256(source)
     target = models_cache() / f"{source.stem}-{digest[:16]}"
     if (target / CONVERTED_MARKER).is_file():
         return target
@@ -95,17 +96,31 @@ def _convert_gguf(source: Path, digest: str, target: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _weights_sha256(path: Path) -> str:
+    # One run asks for a model's digest several times (target ids, conversion cache, lineage); weight
+    # files are hundreds of MB, so within one process a file's hash is reused while its inode, size and
+    # mtime are unchanged.
+    st = path.stat()
+    return _sha256_of(str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+@functools.lru_cache(maxsize=256)
+def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
+    return sha256_file(path)
+
+
 def model_digest(spec: str | os.PathLike[str]) -> str:
     """SHA-256 identifying the model source: the GGUF file's hash, or the hash of a folder's weight files."""
     source = resolve_model_source(spec)
     if source.is_file():
-        return sha256_file(source)
+        return _weights_sha256(source)
     import hashlib
 
     digest = hashlib.sha256()
     for path in sorted(source.rglob("*")):
         if path.is_file() and path.suffix in {".safetensors", ".bin", ".json", ".gguf", ".model", ".txt"}:
-            digest.update(str(path.relative_to(source)).encode() + b"\0" + sha256_file(path).encode() + b"\n")
+            name = str(path.relative_to(source)).encode()
+            digest.update(name + b"\0" + _weights_sha256(path).encode() + b"\n")
     return digest.hexdigest()
 
 
