@@ -58,7 +58,8 @@ class Gateway:
         self.guard_status = {g.name: g.available() for g in [*self.inputs.guards, *self.outputs.guards]}
         judge_on = policy.output_judge != "off"
         if judge_on:
-            self.guard_status["output_judge"] = (not judge_error(), judge_error())
+            error = judge_error()
+            self.guard_status["output_judge"] = (not error, error)
         self.audit = AuditWriter(
             ledger_path,
             detector=detector or AnomalyDetector(),

@@ -123,9 +123,3 @@ def _messages(turns: Any) -> Chat | None:
     if not any(t["role"] == "assistant" and t["content"].strip() for t in chat):
         return None
     return chat
-
-
-def write_chats(path: Path, chats: list[Chat]) -> None:
-    with path.open("wb") as fh:
-        for chat in chats:
-            fh.write(orjson.dumps({"messages": chat}) + b"\n")

@@ -41,7 +41,7 @@ from . import gate as gating
 from .canaries import insert_canaries, make_canaries
 from .posttest import memorization_tests, probe_tests
 from .publish import check_output_free, model_card, publish, stage_adapter
-from .records import load_chat_records, write_chats
+from .records import load_chat_records
 
 LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "safetensors", "tuneguard")
 
@@ -275,7 +275,6 @@ def _train_and_publish(
         if opts.canaries:
             chats = insert_canaries(chats, inserted, opts.seed)
         run["dataset"]["canary_records"] = len(chats) - len(records.chats)
-        write_chats(work / "train-copy.jsonl", chats)  # the copy that is trained on (user file untouched)
         setup_start = time.perf_counter()
         base_folder = run["base"]["folder"]
         tokenizer = AutoTokenizer.from_pretrained(base_folder, trust_remote_code=False)
@@ -346,6 +345,8 @@ def _train_and_publish(
         tuned.eval()
         memorization_tests(opts, run, tuned, tokenizer, records, inserted, references, findings)
         trainer.model.save_pretrained(str(work / "saved"), safe_serialization=True)
+        # The post-training probes load base and tuned models afresh: free the training copy first.
+        del tuned, trainer, model
     finally:
         monitor.stop_network_audit()
     findings.extend(monitor.findings)

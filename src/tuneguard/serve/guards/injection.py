@@ -51,7 +51,6 @@ _PATTERNS: dict[str, str] = {
     r"(?:restrictions|limitations|filters|censorship|boundaries|morals|ethics)\b",
     "delimiter_injection": r"(?:<\|im_start\|>\s*system|\[/?INST\]|<\|system\|>|###\s*system\s*:)",
 }
-_COMPILED = re.compile("|".join(f"(?P<{name}>{pat})" for name, pat in _PATTERNS.items()), re.IGNORECASE)
 # Cheap substring triggers: a pattern runs only when one of its words occurs, so benign text costs little.
 _TRIGGERS: dict[str, tuple[str, ...]] = {
     "ignore_instructions": ("ignore", "disregard", "forget", "override"),
@@ -191,7 +190,7 @@ class TemplateIndex:
 
     _SHIFT = np.uint64(32)
 
-    def __init__(self, templates: Iterable[str], threshold: float) -> None:
+    def __init__(self, templates: Iterable[str]) -> None:
         rng = np.random.default_rng(1729)
         self._a = rng.integers(1, 1 << 63, NUM_PERM, dtype=np.uint64) | np.uint64(1)
         self._b = rng.integers(0, 1 << 63, NUM_PERM, dtype=np.uint64)
@@ -225,7 +224,7 @@ class TemplateIndex:
 
 
 @lru_cache(maxsize=8)
-def _index(paths: tuple[str, ...], threshold: float) -> TemplateIndex:
+def _index(paths: tuple[str, ...]) -> TemplateIndex:
     templates = builtin_templates()
     for p in paths:
         path = Path(p)
@@ -236,7 +235,7 @@ def _index(paths: tuple[str, ...], threshold: float) -> TemplateIndex:
         )
         for f in files:
             templates.extend(load_template_file(f))
-    return TemplateIndex(templates, threshold)
+    return TemplateIndex(templates)
 
 
 @register_guard
@@ -255,7 +254,7 @@ class InjectionGuard(Guard):
     ) -> None:
         super().__init__(action, **options)
         self.threshold = similarity_threshold
-        self.index = _index(tuple(str(p) for p in templates), similarity_threshold)
+        self.index = _index(tuple(str(p) for p in templates))
 
     def find(self, text: str) -> list[Span]:
         low = text.lower()

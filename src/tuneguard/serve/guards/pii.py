@@ -15,6 +15,8 @@ _ENGINE_LOCK = threading.Lock()
 def pii_engine() -> Any:
     """One shared tuneguard.data.PiiEngine (its construction compiles patterns, so do it once)."""
     global _ENGINE, _ENGINE_ERROR
+    if _ENGINE is not None:  # every guarded message asks: no lock once built
+        return _ENGINE
     with _ENGINE_LOCK:
         if _ENGINE is None and not _ENGINE_ERROR:
             try:
