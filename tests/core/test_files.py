@@ -31,3 +31,21 @@ def test_failed_write_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
             raise RuntimeError("boom")
     assert target.read_text() == "original"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+def test_create_private_file_once_complete_and_private(tmp_path) -> None:
+    import stat
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tuneguard.core import create_private_file
+
+    target = tmp_path / "keys" / "kek.key"
+    payloads = [bytes([i]) * 4096 for i in range(16)]
+    with ThreadPoolExecutor(8) as pool:
+        won = list(pool.map(lambda d: create_private_file(target, d), payloads))
+    assert won.count(True) == 1
+    assert target.read_bytes() == payloads[won.index(True)]  # the winner's bytes, whole
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(target.parent).st_mode) == 0o700
+    assert sorted(p.name for p in target.parent.iterdir()) == ["kek.key"]  # no temp files left
+    assert create_private_file(target, b"other") is False and target.read_bytes() == payloads[won.index(True)]

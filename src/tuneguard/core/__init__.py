@@ -19,7 +19,10 @@ _EXPORTS = {
         "ADAPTER_MARKER", "adapter_base", "materialize_model", "model_digest", "resolve_model_source",
     ),
     "errors": ("GateFailed", "TuneguardError", "UserError"),
-    "files": ("atomic_write_bytes", "atomic_write_text", "atomic_writer", "sha256_bytes", "sha256_file"),
+    "files": (
+        "atomic_write_bytes", "atomic_write_text", "atomic_writer", "create_private_file", "sha256_bytes",
+        "sha256_file",
+    ),
     "findings": ("Artifact", "Finding", "Severity", "StageResult", "Verdict"),
     "home": ("keys_path", "ledger_path", "private_file_ok", "registry_path", "tuneguard_home"),
     "ledger": ("Ledger", "LedgerEntry", "VerifyReport", "verify_entries", "verify_export"),
@@ -31,8 +34,8 @@ __all__ = [
     "ADAPTER_MARKER", "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME",
     "Finding", "GateFailed", "Ledger", "LedgerEntry", "Policy", "Requirement", "Severity", "StageResult",
     "TuneguardError", "UserError", "Verdict", "VerifyReport", "atomic_write_bytes", "atomic_write_text",
-    "adapter_base", "atomic_writer", "canonical_bytes", "canonical_json", "embedded_model_path", "keys_path",
-    "ledger_path",
+    "adapter_base", "atomic_writer", "canonical_bytes", "canonical_json", "create_private_file",
+    "embedded_model_path", "keys_path", "ledger_path",
     "load_catalog", "load_policy", "materialize_model", "model_digest", "parse_policy", "private_file_ok",
     "registry_path", "resolve_model_source", "sha256_bytes", "sha256_file", "tuneguard_home",
     "verify_entries", "verify_export",
@@ -57,7 +60,14 @@ if TYPE_CHECKING:  # type checkers and IDEs see the eager imports
     from .catalog import CORE_CHECKS, Catalog, CheckSpec, Requirement, load_catalog
     from .embedded import EMBEDDED_FILE, EMBEDDED_NAME, embedded_model_path
     from .errors import GateFailed, TuneguardError, UserError
-    from .files import atomic_write_bytes, atomic_write_text, atomic_writer, sha256_bytes, sha256_file
+    from .files import (
+        atomic_write_bytes,
+        atomic_write_text,
+        atomic_writer,
+        create_private_file,
+        sha256_bytes,
+        sha256_file,
+    )
     from .findings import Artifact, Finding, Severity, StageResult, Verdict
     from .hfmodels import ADAPTER_MARKER, adapter_base, materialize_model, model_digest, resolve_model_source
     from .home import keys_path, ledger_path, private_file_ok, registry_path, tuneguard_home

@@ -1,4 +1,5 @@
-"""File helpers every stage shares: atomic writes (temp, fsync, rename) and streamed SHA-256."""
+"""File helpers every stage shares: atomic writes (temp, fsync, rename), create-once private files and
+streamed SHA-256."""
 from __future__ import annotations
 
 import contextlib
@@ -74,3 +75,29 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, perms: int | N
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, perms: int | None = None) -> None:
     atomic_write_bytes(path, text.encode("utf-8"), perms=perms)
+
+
+def create_private_file(path: str | os.PathLike[str], data: bytes) -> bool:
+    """Create `path` (0600, parent 0700) holding `data`, unless it exists; True if this call created it.
+
+    The file appears complete or not at all: it is written and fsynced under a temp name, then hard-linked
+    into place, so a process that loses the race to create a key never reads a half-written one.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp_name, target)
+        except FileExistsError:
+            return False
+        _fsync_dir(target.parent)
+        return True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tuneguard.core import UserError, keys_path, private_file_ok
+from tuneguard.core import UserError, create_private_file, keys_path, private_file_ok
 
 from .fakes import fake_value
 from .pii.spans import PiiSpan
@@ -57,18 +57,11 @@ def mask_value(value: str) -> str:
 
 def load_key(name: str, size: int, create: bool = True) -> bytes:
     """Read a key file under TUNEGUARD_HOME/keys, creating it (0600, random) on first use."""
-    directory = keys_path()
-    path = directory / name
+    path = keys_path() / name
     if not path.exists():
         if not create:
             raise UserError(f"{path}: key not found")
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return load_key(name, size, create=False)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(os.urandom(size))
+        create_private_file(path, os.urandom(size))  # a concurrent creator's key wins; both read it below
     if not private_file_ok(path):
         raise UserError(f"{path}: key file must be readable by its owner only (chmod 600)")
     data = Path(path).read_bytes()

@@ -8,12 +8,11 @@ only the key-based signer is wired up here.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from tuneguard.core import UserError, private_file_ok
+from tuneguard.core import UserError, create_private_file, private_file_ok
 
 PRIVATE_KEY = "registry-signing.pem"
 PUBLIC_KEY = "registry-signing.pub.pem"
@@ -46,19 +45,12 @@ class EcKeySigner:
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import ec
 
-        self.private_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         key = ec.generate_private_key(ec.SECP256R1())
         pem = key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
-        try:
-            fd = os.open(self.private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process won the race; use its key
+        if not create_private_file(self.private_path, pem):  # another process won the race; use its key
             return self.ensure_keys()
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(pem)
-            fh.flush()
-            os.fsync(fh.fileno())
         self._write_public()
 
     def _write_public(self) -> None:

@@ -18,7 +18,7 @@ from typing import ClassVar
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tuneguard.core import UserError, private_file_ok
+from tuneguard.core import UserError, create_private_file, private_file_ok
 
 from .stream import KEY_SIZE, IntegrityError
 
@@ -78,16 +78,8 @@ class LocalFileKeyProvider(_AesKekProvider):
     def _kek(self) -> bytes:
         if self._cached is not None:
             return self._cached
-        if not self.path.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            try:  # O_EXCL: two processes creating the key at once must not end up with two keys
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(os.urandom(KEY_SIZE))
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            except FileExistsError:
-                pass
+        if not self.path.exists():  # two processes creating it at once end up with one key
+            create_private_file(self.path, os.urandom(KEY_SIZE))
         if not private_file_ok(self.path):
             raise UserError(f"{self.path}: key file is readable by group or others; chmod 600 it")
         key = self.path.read_bytes()
