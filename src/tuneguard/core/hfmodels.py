@@ -106,7 +106,7 @@ def _weights_sha256(path: Path) -> str:
 
 @functools.lru_cache(maxsize=256)
 def _sha256_of(path: str, size: int, mtime_ns: int, inode: int) -> str:
-    return sha256_file(path)
+    return sha256_file(path, use_mmap=True)
 
 
 def model_digest(spec: str | os.PathLike[str]) -> str:

@@ -3,55 +3,21 @@ comparison with publisher hashes from the command line or the policy."""
 
 from __future__ import annotations
 
-import hashlib
-import mmap
 import os
 import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tuneguard.core import UserError
+from tuneguard.core import UserError, sha256_file
+from tuneguard.core.files import HASH_CHUNK
 
-CHUNK = 16 << 20  # mmap window
-READ_CHUNK = 256 << 10
 _HEX = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-def sha256_stream(path: Path, on_bytes: Callable[[int], None] | None = None, chunk: int = CHUNK) -> str:
-    """SHA-256 of a file through a sliding mmap window (no copy out of the page cache, which costs as much
-    CPU as the hash itself with read()); pages already hashed are dropped so memory stays constant."""
-    digest = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        try:
-            mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if size else None
-        except (OSError, ValueError):
-            mapped = None
-        if mapped is None:
-            return _sha256_read(fh, digest, on_bytes)
-        with mapped, memoryview(mapped) as view:
-            if hasattr(mapped, "madvise"):
-                mapped.madvise(mmap.MADV_SEQUENTIAL)
-            for start in range(0, size, chunk):
-                n = min(chunk, size - start)
-                digest.update(view[start : start + n])
-                if hasattr(mmap, "MADV_DONTNEED"):
-                    mapped.madvise(mmap.MADV_DONTNEED, start, n)
-                if on_bytes:
-                    on_bytes(n)
-    return digest.hexdigest()
-
-
-def _sha256_read(fh, digest, on_bytes: Callable[[int], None] | None) -> str:
-    # 256 KiB stays in L2 between read() and update(); bigger buffers double the memory traffic
-    buf = bytearray(READ_CHUNK)
-    view = memoryview(buf)
-    while n := fh.readinto(buf):
-        digest.update(view[:n])
-        if on_bytes:
-            on_bytes(n)
-    return digest.hexdigest()
+def sha256_stream(path: Path, on_bytes: Callable[[int], None] | None = None, chunk: int = HASH_CHUNK) -> str:
+    """SHA-256 of one model file with progress, through core's mmap window (constant memory)."""
+    return sha256_file(path, chunk, on_bytes, use_mmap=True)
 
 
 def hash_files(
