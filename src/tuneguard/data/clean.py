@@ -68,10 +68,14 @@ def chat_problems(record: dict[str, Any]) -> list[str]:
     return problems
 
 
-def record_problems(record: dict[str, Any], max_chars: int) -> list[tuple[str, str]]:
-    """(check, message) for each per-record cleaning problem."""
+def record_problems(
+    record: dict[str, Any], max_chars: int, strings: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """(check, message) for each per-record cleaning problem; `strings`: the record's string fields in
+    walk order, when the caller already has them."""
     out: list[tuple[str, str]] = []
-    strings = [s for _, s in iter_strings(record)]
+    if strings is None:
+        strings = [s for _, s in iter_strings(record)]
     total = sum(len(s) for s in strings)
     if not any(s.strip() for s in strings):
         out.append(("empty_record", "record has no non-empty text field"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from .anonymize import Anonymizer, RecordState, mask_preview
 from .clean import CLEAN_SEVERITY, content_key, minhash_values, record_problems, strip_controls
-from .fields import iter_strings, map_strings, prompt_response, record_text, string_fields
+from .fields import iter_strings, map_strings, prompt_response, string_fields
 from .pii.engine import PiiEngine
 from .pii.spans import PiiSpan
 from .records import RawItem, parse_item
@@ -98,6 +98,7 @@ class RecordProcessor:
             {"empty_record", "overlong_record", "broken_chat", "control_chars"} & set(config.clean))
         # Workers (local or on Ray nodes) only read the keys sanitize created up front: a node that cannot
         # see them must fail, not mint its own and pseudonymize differently from the rest.
+        self._walks = self._record_checks or self.engine is not None or bool(config.near_duplicates)
         self.anonymizer = (
             Anonymizer(config.default_operator, dict(config.operators), create_keys=False)
             if config.mode == "sanitize"
@@ -122,13 +123,15 @@ class RecordProcessor:
         out.parsed = True
         if cfg.mode == "sanitize":
             out.record = record
+        # One walk over the record's strings serves the cleaning checks, PII and the near-duplicate text.
+        fields = string_fields(record) if self._walks else []
         if self._record_checks:
-            for check, message in record_problems(record, cfg.max_record_chars):
+            strings = [t for _, t in fields]
+            for check, message in record_problems(record, cfg.max_record_chars, strings):
                 if check in cfg.clean:
                     out.findings.append(clean_finding(item.line, check, message))
         spans_by_path: dict[str, list[PiiSpan]] = {}
         if self.engine is not None:
-            fields = string_fields(record)
             found = self.engine.find_fields([t for _, t in fields])
             for (path, text), spans in zip(fields, found, strict=True):
                 if spans:
@@ -139,7 +142,7 @@ class RecordProcessor:
         if "exact_duplicate" in cfg.clean:
             out.dup_key = content_key(record)
         if cfg.near_duplicates:
-            out.minhash = minhash_values(record_text(record))
+            out.minhash = minhash_values("\n".join(t for _, t in fields))
         if cfg.examples:
             out.example = prompt_response(record)
         if self.anonymizer is not None:
