@@ -197,6 +197,14 @@ class Tally:
         return "fail" if self.gate_count > self.policy.max_findings else "pass"
 
 
+def report_engine(config: ProcessConfig) -> PiiEngine | None:
+    """The engine whose capabilities and matcher a report states (the same entities and matcher as the run;
+    NER is described separately, so none is loaded here)."""
+    if not config.entities:
+        return None
+    return PiiEngine(config.entities, ner_backend=None, use_hyperscan=config.use_hyperscan)
+
+
 def stats(tally: Tally, engine: PiiEngine | None, seconds: float, workers: int) -> dict[str, Any]:
     seconds = max(seconds, 1e-9)
     return {
@@ -252,7 +260,7 @@ def scan_dataset(
     seconds = time.perf_counter() - started
     poison_started = time.perf_counter()
     poison = tally.run_poisoning()
-    pii = PiiEngine(config.entities, ner_backend=None) if config.entities else None
+    pii = report_engine(config)
     result_stats = stats(tally, pii, seconds, workers)
     result_stats["engine"] = engine
     result_stats["poison"] = poison

@@ -28,8 +28,7 @@ from tuneguard.core.policy import Policy
 from .anonymize import Anonymizer
 from .checks import CheckSelection
 from .clean import CLEAN_SEVERITY
-from .pii.engine import PiiEngine
-from .pipeline import ProgressFn, Tally, iter_outcomes, process_config, stats
+from .pipeline import ProgressFn, Tally, iter_outcomes, process_config, report_engine, stats
 from .records import DatasetFormat, DatasetReader, DatasetWriter
 
 MANIFEST_SCHEMA = "tuneguard.data.manifest/1"
@@ -122,7 +121,7 @@ def sanitize_dataset(
     poison = tally.poison_findings
     poison_gate = sum(1 for f in poison if Severity(f["severity"]).at_least(fail_at))
     verdict = "fail" if residual_gate + poison_gate > data_policy.max_findings else "pass"
-    engine = PiiEngine(config.entities) if config.entities else None
+    engine = report_engine(config)
     run_stats = stats(tally, engine, scan_seconds, workers)
     manifest = {
         "schema": MANIFEST_SCHEMA,
