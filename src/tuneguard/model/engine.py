@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tuneguard.core import Finding, Severity, UserError
+from tuneguard.core.early_hash import EARLY_HASHES
 from tuneguard.core.policy import ModelPolicy
 
 from .card import ModelCard, card_findings, read_model_card
@@ -146,7 +147,10 @@ def scan_path(
     workers = workers or min(max(len(paths), 1), os.cpu_count() or 1, 8)
     by_size = sorted(paths, key=lambda p: records[p].size, reverse=True)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="model-scan") as pool:
-        hashes = {p: pool.submit(sha256_stream, p, on_bytes) for p in by_size}
+        # A file the console entry point began hashing at start-up is claimed, not hashed again.
+        hashes = {
+            p: EARLY_HASHES.claim(p, on_bytes) or pool.submit(sha256_stream, p, on_bytes) for p in by_size
+        }
         scans = {p: pool.submit(ctx.scan_blob, Blob.from_file(p, records[p].path)) for p in by_size}
         for p in paths:
             records[p].sha256 = hashes[p].result()

@@ -1,0 +1,60 @@
+"""Early hashing: a started job gives the file's real digest and full progress to its claimant, and is never
+used for a file that changed, a second claimant or a file below the size floor."""
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from tuneguard.core.early_hash import EarlyHashes
+
+
+def _write(path: Path, mib: int, seed: int = 1) -> bytes:
+    data = hashlib.shake_256(str(seed).encode()).digest(1 << 20) * mib
+    path.write_bytes(data)
+    return data
+
+
+def test_claimed_job_gives_the_real_digest_and_all_progress(tmp_path: Path) -> None:
+    big = tmp_path / "w.bin"
+    data = _write(big, 40)
+    hashes = EarlyHashes()
+    assert hashes.start([tmp_path], min_bytes=1 << 20) == 1
+    seen: list[int] = []
+    future = hashes.claim(big, seen.append)
+    assert future is not None
+    assert future.result(timeout=60) == hashlib.sha256(data).hexdigest()
+    assert sum(seen) == len(data)  # bytes hashed before the claim are reported too
+    assert hashes.claim(big) is None  # claimed once only
+
+
+def test_small_changed_or_unknown_files_are_hashed_by_the_caller(tmp_path: Path) -> None:
+    small, big = tmp_path / "small.bin", tmp_path / "big.bin"
+    _write(small, 1)
+    _write(big, 3)
+    hashes = EarlyHashes()
+    assert hashes.start([small, big, tmp_path / "missing"], min_bytes=2 << 20) == 1
+    assert hashes.claim(small) is None
+    assert hashes.claim(tmp_path / "other") is None
+    # The file is replaced after the job started: its identity no longer matches, the job is not used.
+    replacement = tmp_path / "new.bin"
+    _write(replacement, 3, seed=2)
+    os.replace(replacement, big)
+    assert hashes.claim(big) is None
+
+
+def test_job_error_reaches_the_claimant(tmp_path: Path, monkeypatch) -> None:
+    import tuneguard.core.early_hash as early
+
+    def failing(*args, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(early, "sha256_file", failing)
+    big = tmp_path / "w.bin"
+    _write(big, 2)
+    hashes = EarlyHashes()
+    hashes.start([big], min_bytes=1)
+    future = hashes.claim(big)
+    assert future is not None
+    with pytest.raises(OSError, match="Input/output error"):
+        future.result(timeout=60)
