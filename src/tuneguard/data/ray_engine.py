@@ -105,6 +105,17 @@ def connect(address: str | None, workers: int) -> int:
     return workers
 
 
+def _no_reservation() -> None:
+    # Ray Data reserves part of the CPUs for each operator of a plan; with our single map operator on a small
+    # instance that held the second task back ~1 s per window (task timings, bench/RESULTS.md "data on
+    # Ray"), so every worker idled at each window start. Our plan has one operator: nothing to reserve for.
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    if hasattr(ctx, "op_resource_reservation_enabled"):
+        ctx.op_resource_reservation_enabled = False
+
+
 def _quiet_progress() -> None:
     # The CLI draws its own progress bar; Ray Data's per-window bars would interleave with it.
     from ray.data import DataContext
@@ -142,6 +153,7 @@ def _run_window(
 ) -> list[list[Outcome]]:
     import ray.data
 
+    _no_reservation()
     ds = ray.data.from_items(
         [{"shard": index, "items": blob} for index, blob in shards], override_num_blocks=len(shards)
     )
