@@ -128,6 +128,25 @@ def test_many_small_shards_keep_input_order(ray_local, tmp_path: Path) -> None:
     assert len(ray) == len(local) and ray == local
 
 
+def test_a_failing_window_raises_instead_of_hanging(ray_local, tmp_path: Path, monkeypatch) -> None:
+    from tuneguard.data import ray_engine
+
+    real = ray_engine._stream_window
+    calls = []
+
+    def second_window_fails(shards, *args):
+        calls.append(shards[0][0])
+        if len(calls) == 2:
+            raise RuntimeError("worker node lost")
+        return real(shards, *args)
+
+    monkeypatch.setattr(ray_engine, "_stream_window", second_window_fails)
+    src = _dataset(tmp_path / "train.jsonl")
+    config = process_config(DataPolicy(), parse_checks([]), "scan")
+    with pytest.raises(RuntimeError, match="worker node lost"):
+        list(iter_outcomes(DatasetReader(src), config, 2, batch_size=3, engine="ray"))
+
+
 def test_cli_engine_flags(ray_local, tmp_path: Path, cli) -> None:
     src = _dataset(tmp_path / "train.jsonl")
     code_local, _, _ = cli("data", "scan", str(src), "--json", str(tmp_path / "local.json"))
