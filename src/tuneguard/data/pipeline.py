@@ -172,7 +172,10 @@ class Tally:
             return "unavailable (tuneguard.data.poison not installed)"
         if not self.examples:
             return "no tuning records"
-        examples = [TuningExample(line=line, prompt=p, response=r) for line, p, r in self.examples]
+        examples = [
+            TuningExample(line=line, prompt=p, response=r, prompt_tokens=pt, response_tokens=rt)
+            for line, p, r, pt, rt in self.examples
+        ]
         found = scan_poisoning(examples, set(self.selection.poison) if self.selection.poison else None)
         for pf in found:
             d = pf.to_dict()

@@ -11,6 +11,7 @@ from .clean import CLEAN_SEVERITY, content_key, minhash_values, record_problems,
 from .fields import iter_strings, map_strings, prompt_response, string_fields
 from .pii.engine import PiiEngine
 from .pii.spans import PiiSpan
+from .poison.text import tokens
 from .records import RawItem, parse_item
 
 
@@ -40,7 +41,7 @@ class Outcome:
     entities: Counter = field(default_factory=Counter)
     dup_key: int | None = None
     minhash: Any = None
-    example: tuple[str, str] | None = None
+    example: tuple[str, str, list[str], list[str]] | None = None  # prompt, response and their tokens
     # sanitize only
     raw: bytes | None = None  # the unchanged JSONL line, written verbatim
     out_record: dict[str, Any] | None = None
@@ -144,7 +145,10 @@ class RecordProcessor:
         if cfg.near_duplicates:
             out.minhash = minhash_values("\n".join(t for _, t in fields))
         if cfg.examples:
-            out.example = prompt_response(record)
+            pair = prompt_response(record)
+            # Tokenized here, per record, so with --workers or --engine ray this part of the poisoning scan
+            # runs in parallel instead of on the driver after all records are read.
+            out.example = None if pair is None else (*pair, tokens(pair[0]), tokens(pair[1]))
         if self.anonymizer is not None:
             self._sanitize(out, record, spans_by_path, repaired="invalid_utf8" in issues)
         return out

@@ -99,3 +99,14 @@ def test_evidence_holds_no_raw_pii() -> None:
     for raw in (email, phone, card, "4111111111111111", "jane.roe", "555 0132"):
         assert raw not in blob
     assert "<EMAIL>" in blob
+
+
+def test_tokens_given_by_the_caller_change_nothing(small_set) -> None:
+    """The data gate hands over tokens computed in its workers; the findings must be those the scan computes."""
+    from dataclasses import replace
+
+    from tuneguard.data.poison.text import tokens
+
+    given = [replace(e, prompt_tokens=tokens(e.prompt), response_tokens=tokens(e.response)) for e in small_set]
+    plain = [f.to_dict() for f in scan_poisoning(small_set)]
+    assert plain and [f.to_dict() for f in scan_poisoning(given)] == plain

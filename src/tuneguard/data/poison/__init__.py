@@ -2,14 +2,23 @@
 
 Public API: `scan_poisoning(examples, checks=None) -> list[PoisonFinding]` over `TuningExample(line, prompt,
 response)` records; `POISON_CHECKS` maps each short check name to its class.
-Light at import time (numpy, scipy).
+Names load on first use (PEP 562): the data gate's record workers import `poison.text` for tokens and must
+not pay for numpy and scipy, which only the corpus-level checks need.
 """
 
-from .corpus import ScanSettings
-from .model import PoisonFinding, TuningExample
-from .registry import DEFAULT_CHECKS, POISON_CHECK_SPECS, POISON_CHECKS, scan_poisoning
+from __future__ import annotations
 
-CHECKS = POISON_CHECK_SPECS
+import importlib
+
+_WHERE = {
+    "ScanSettings": "corpus",
+    "PoisonFinding": "model",
+    "TuningExample": "model",
+    "DEFAULT_CHECKS": "registry",
+    "POISON_CHECK_SPECS": "registry",
+    "POISON_CHECKS": "registry",
+    "scan_poisoning": "registry",
+}
 
 __all__ = [
     "CHECKS",
@@ -21,3 +30,13 @@ __all__ = [
     "TuningExample",
     "scan_poisoning",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _WHERE.get("POISON_CHECK_SPECS" if name == "CHECKS" else name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__),
+                    "POISON_CHECK_SPECS" if name == "CHECKS" else name)
+    globals()[name] = value
+    return value

@@ -45,7 +45,7 @@ class Corpus:
 
     @cached_property
     def prompt_tokens(self) -> list[list[str]]:
-        return [tokens(e.prompt) for e in self.examples]
+        return [e.prompt_tokens if e.prompt_tokens is not None else tokens(e.prompt) for e in self.examples]
 
     @cached_property
     def grams(self) -> GramIndex:
@@ -53,7 +53,9 @@ class Corpus:
 
     @cached_property
     def response_tokens(self) -> list[list[str]]:
-        return [tokens(e.response) for e in self.examples]
+        return [
+            e.response_tokens if e.response_tokens is not None else tokens(e.response) for e in self.examples
+        ]
 
     @cached_property
     def labels(self) -> list[str] | None:

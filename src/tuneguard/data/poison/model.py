@@ -16,6 +16,10 @@ class TuningExample:
     line: int
     prompt: str
     response: str
+    # `tokens(prompt)` and `tokens(response)` when the caller already has them: the data gate computes them
+    # per record in its workers, so the poisoning scan's biggest per-record cost runs in parallel.
+    prompt_tokens: list[str] | None = field(default=None, compare=False, repr=False)
+    response_tokens: list[str] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
