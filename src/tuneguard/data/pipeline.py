@@ -173,7 +173,8 @@ class Tally:
         if not self.examples:
             return "no tuning records"
         examples = [
-            TuningExample(line=line, prompt=p, response=r, prompt_tokens=pt, response_tokens=rt)
+            TuningExample(line=line, prompt=p, response=r, prompt_tokens=pt.split(" ") if pt else [],
+                          response_tokens=rt.split(" ") if rt else [])
             for line, p, r, pt, rt in self.examples
         ]
         found = scan_poisoning(examples, set(self.selection.poison) if self.selection.poison else None)

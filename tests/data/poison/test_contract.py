@@ -6,6 +6,8 @@ import dataclasses
 import json
 import re
 
+import hypothesis
+import hypothesis.strategies
 import pytest
 
 from tuneguard.core import Severity, UserError, load_catalog
@@ -102,11 +104,23 @@ def test_evidence_holds_no_raw_pii() -> None:
 
 
 def test_tokens_given_by_the_caller_change_nothing(small_set) -> None:
-    """The data gate hands over tokens computed in its workers; the findings must be those the scan computes."""
+    """The data gate hands over tokens computed in its workers; the findings must equal the scan's own."""
     from dataclasses import replace
 
     from tuneguard.data.poison.text import tokens
 
-    given = [replace(e, prompt_tokens=tokens(e.prompt), response_tokens=tokens(e.response)) for e in small_set]
+    given = [replace(e, prompt_tokens=tokens(e.prompt), response_tokens=tokens(e.response))
+             for e in small_set]
     plain = [f.to_dict() for f in scan_poisoning(small_set)]
     assert plain and [f.to_dict() for f in scan_poisoning(given)] == plain
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(hypothesis.strategies.text())
+def test_tokens_survive_the_space_joined_transport(text: str) -> None:
+    """Workers send tokens joined by single spaces; that only round-trips if no token holds whitespace."""
+    from tuneguard.data.poison.text import tokens
+
+    toks = tokens(text)
+    joined = " ".join(toks)
+    assert (joined.split(" ") if joined else []) == toks
