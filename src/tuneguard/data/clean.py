@@ -113,6 +113,7 @@ def shingles(text: str, max_shingles: int = 2048) -> list[bytes]:
 # that is a few lines of numpy.
 _FMIX32 = (16, 0x85EBCA6B, 13, 0xC2B2AE35, 16)
 MINHASH_SEED = 1
+MINHASH_DTYPE = "uint32"
 
 
 @functools.lru_cache(maxsize=4)
