@@ -127,6 +127,8 @@ class EarlyHashes:
               ) -> HashResult | None:
         """The job for `path` if one was started and the file is still the same one, else None (hash it
         yourself). `on_bytes` gets the bytes already hashed at once, then the rest as they come."""
+        if not self._jobs:  # the common case outside `model scan|bom`: no stat per file
+            return None
         ident = _identity(os.fspath(path))
         if ident is None:
             return None

@@ -127,10 +127,15 @@ def _permutations(num_perm: int):
     return a, b
 
 
-def _fmix32(h):
+@functools.lru_cache(maxsize=1)
+def _fmix32_constants():
     import numpy as np
 
-    s1, m1, s2, m2, s3 = (np.uint32(c) for c in _FMIX32)
+    return tuple(np.uint32(c) for c in _FMIX32)
+
+
+def _fmix32(h):
+    s1, m1, s2, m2, s3 = _fmix32_constants()
     h = h ^ (h >> s1)
     h = h * m1
     h = h ^ (h >> s2)

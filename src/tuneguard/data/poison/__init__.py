@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import importlib
 
+# public name -> (submodule, its name there)
 _WHERE = {
-    "ScanSettings": "corpus",
-    "PoisonFinding": "model",
-    "TuningExample": "model",
-    "DEFAULT_CHECKS": "registry",
-    "POISON_CHECK_SPECS": "registry",
-    "POISON_CHECKS": "registry",
-    "scan_poisoning": "registry",
+    "ScanSettings": ("corpus", "ScanSettings"),
+    "PoisonFinding": ("model", "PoisonFinding"),
+    "TuningExample": ("model", "TuningExample"),
+    "CHECKS": ("registry", "POISON_CHECK_SPECS"),
+    "DEFAULT_CHECKS": ("registry", "DEFAULT_CHECKS"),
+    "POISON_CHECK_SPECS": ("registry", "POISON_CHECK_SPECS"),
+    "POISON_CHECKS": ("registry", "POISON_CHECKS"),
+    "scan_poisoning": ("registry", "scan_poisoning"),
 }
 
 __all__ = [
@@ -33,10 +35,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
-    module = _WHERE.get("POISON_CHECK_SPECS" if name == "CHECKS" else name)
-    if module is None:
+    where = _WHERE.get(name)
+    if where is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__),
-                    "POISON_CHECK_SPECS" if name == "CHECKS" else name)
+    value = getattr(importlib.import_module(f".{where[0]}", __name__), where[1])
     globals()[name] = value
     return value
