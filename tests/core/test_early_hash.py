@@ -58,3 +58,40 @@ def test_job_error_reaches_the_claimant(tmp_path: Path, monkeypatch) -> None:
     assert future is not None
     with pytest.raises(OSError, match="Input/output error"):
         future.result(timeout=60)
+
+
+def test_switch_interval_is_short_while_jobs_run_and_restored_after(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import threading
+
+    import tuneguard.core.early_hash as early
+
+    release = threading.Event()
+    real = early.sha256_file
+    seen: list[float] = []
+
+    def gated(*args, **kwargs):
+        seen.append(sys.getswitchinterval())
+        release.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(early, "sha256_file", gated)
+    _write(tmp_path / "a.bin", 2)
+    _write(tmp_path / "b.bin", 3)
+    before = sys.getswitchinterval()
+    hashes = EarlyHashes()
+    assert hashes.start([tmp_path], min_bytes=1 << 20, workers=2) == 2
+    short = pytest.approx(early.HANDOFF_SWITCH_INTERVAL)  # the interpreter keeps whole microseconds
+    assert sys.getswitchinterval() == short and short != before
+    release.set()
+    for name in ("a.bin", "b.bin"):
+        future = hashes.claim(tmp_path / name)
+        assert future is not None
+        future.result(timeout=60)
+    # The last worker restores the interval as it exits, just after setting the last result.
+    for _ in range(500):
+        if sys.getswitchinterval() == before:
+            break
+        threading.Event().wait(0.01)
+    assert sys.getswitchinterval() == before
+    assert seen == [short, short]

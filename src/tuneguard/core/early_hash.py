@@ -12,6 +12,7 @@ file's identity (device, inode, size, mtime) is what it was when hashing started
 from __future__ import annotations
 
 import os
+import sys
 import threading
 
 from .digests import HASH_CHUNK, sha256_file
@@ -22,6 +23,10 @@ if TYPE_CHECKING:
 
 # Below this, start-up dominates and a thread buys nothing.
 MIN_EARLY_BYTES = 32 << 20
+# While early jobs run. Between two windows a hash thread needs the GIL for a few microseconds, and while the
+# main thread imports it waits up to the switch interval (5 ms by default) for it: 25 waits per 400 MiB
+# (bench/RESULTS.md "## model"). The main thread is only interrupted when a hash thread asks, once a window.
+HANDOFF_SWITCH_INTERVAL = 1e-4
 
 
 
@@ -110,16 +115,26 @@ class EarlyHashes:
         jobs.sort(key=lambda j: j.size, reverse=True)
         queue = iter(jobs)
         queue_lock = threading.Lock()
+        threads = min(len(jobs), workers or os.cpu_count() or 1)
+        running = [threads]
+        previous = sys.getswitchinterval()
+        sys.setswitchinterval(min(previous, HANDOFF_SWITCH_INTERVAL))
 
         def worker() -> None:
-            while True:
+            try:
+                while True:
+                    with queue_lock:
+                        job = next(queue, None)
+                    if job is None:
+                        return
+                    job.run()
+            finally:
                 with queue_lock:
-                    job = next(queue, None)
-                if job is None:
-                    return
-                job.run()
+                    running[0] -= 1
+                    if not running[0]:
+                        sys.setswitchinterval(previous)
 
-        for i in range(min(len(jobs), workers or os.cpu_count() or 1)):
+        for i in range(threads):
             threading.Thread(target=worker, name=f"early-sha256-{i}", daemon=True).start()
         return len(jobs)
 

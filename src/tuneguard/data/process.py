@@ -236,8 +236,10 @@ _WORKER: RecordProcessor | None = None
 
 
 def init_worker(config: ProcessConfig) -> None:
+    """Build this process's processor, unless one for the same config exists (inherited through fork)."""
     global _WORKER
-    _WORKER = RecordProcessor(config)
+    if _WORKER is None or _WORKER.config != config:
+        _WORKER = RecordProcessor(config)
 
 
 def run_batch(items: list[RawItem]) -> list[Outcome]:
