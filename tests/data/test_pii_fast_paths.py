@@ -12,6 +12,10 @@ from tuneguard.data.pii.engine import CACHE_MAX_CHARS
 from tuneguard.data.pii.recognizers.base import words_regex
 
 
+class _Str(str):
+    """A str subclass (never made by a JSON parser, possible in rows built by hand)."""
+
+
 def test_string_fields_equals_iter_strings() -> None:
     records = [
         {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo", "n": 3}]},
@@ -19,6 +23,9 @@ def test_string_fields_equals_iter_strings() -> None:
         {1: "int key", "nested": {"deep": {"er": ["s", {"t": "u"}]}}},
         "top",
         ["a", {"k": "v"}],
+        {"g": {2: {"h": "deep"}}, "": "empty key", "m": {"": {"": "e2"}}},
+        {"s": _Str("sub"), "l": [_Str("t"), 3, {"k": _Str("u")}], "d": {"e": [[{"f": "g"}]]}},
+        {},
     ]
     for record in records:
         assert string_fields(record) == list(iter_strings(record))

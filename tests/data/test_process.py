@@ -32,3 +32,14 @@ def test_outcomes_survive_pickling(mode: str, chat_jsonl: Path, tmp_path: Path, 
             assert b.minhash.dtype == a.minhash.dtype and np.array_equal(a.minhash, b.minhash)
         fields = {k: v for k, v in vars(a).items() if k != "minhash"}
         assert fields == {k: v for k, v in vars(b).items() if k != "minhash"}
+
+
+def test_raw_items_survive_pickling(tmp_path: Path) -> None:
+    from tuneguard.data.records import RawItem
+
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("text,label\nhello,1\n", encoding="utf-8")
+    items = [RawItem(1, b'{"text": "a"}'), RawItem(2, None, {"text": "b", "n": [1, 2]}), RawItem(3),
+             *DatasetReader(csv_file)]
+    back = pickle.loads(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
+    assert back == items and all(type(b) is RawItem for b in back)

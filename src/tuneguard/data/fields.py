@@ -22,8 +22,40 @@ def string_fields(value: Any) -> list[tuple[str, str]]:
     """`list(iter_strings(value))`, built by plain recursion: about 3x cheaper per record than the generator
     chain, which matters on the per-record path of `data scan`."""
     out: list[tuple[str, str]] = []
-    _collect(value, "", out)
+    if type(value) is dict:
+        _walk_dict(value, "", out)
+    else:
+        _collect(value, "", out)
     return out
+
+
+# The walk of parsed JSON (exact dict/list/str types, string keys): exact type tests and path prefixes built
+# once per container measured 25% cheaper than `_collect` on chat records; anything else goes to `_collect`.
+def _walk_dict(d: dict, prefix: str, out: list[tuple[str, str]]) -> None:
+    for key, item in d.items():
+        kind = type(item)
+        if type(key) is not str:
+            if isinstance(item, (str, dict, list)):
+                _collect(item, prefix + str(key), out)
+        elif kind is str:
+            out.append((prefix + key, item))
+        elif kind is list:
+            _walk_list(item, prefix + key, out)
+        elif kind is dict:
+            _walk_dict(item, prefix + key + ".", out)
+        elif isinstance(item, (str, dict, list)):
+            _collect(item, prefix + key, out)
+
+
+def _walk_list(items: list, path: str, out: list[tuple[str, str]]) -> None:
+    for i, item in enumerate(items):
+        kind = type(item)
+        if kind is dict:
+            _walk_dict(item, f"{path}[{i}].", out)
+        elif kind is str:
+            out.append((f"{path}[{i}]", item))
+        elif isinstance(item, (str, dict, list)):
+            _collect(item, f"{path}[{i}]", out)
 
 
 def _collect(value: Any, path: str, out: list[tuple[str, str]]) -> None:

@@ -56,6 +56,11 @@ class RawItem:
     raw: bytes | None = None  # a JSONL line (without the newline)
     row: dict[str, Any] | None = None  # a CSV or Parquet row
 
+    def __reduce__(self) -> tuple:
+        # Items cross a process boundary per record (--workers, Ray shards): the slots dataclass's default
+        # pickle costs 4.9 us per item to dump, a plain constructor call 1.8 (bench/RESULTS.md "## data").
+        return RawItem, (self.line, self.raw, self.row)
+
 
 class CountingReader(io.RawIOBase):
     """Counts bytes read from the underlying (compressed) file so progress can show MB/s of input."""
