@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from . import hs_cache
 from .recognizers.base import Recognizer
 
 try:  # optional: a wheel exists for x86-64 only
@@ -61,10 +62,17 @@ class CombinedMatcher:
             exprs.append(expr)
             ids.append(sid)
             flags.append(flag)
+        key = hs_cache.cache_key(str(getattr(_hs, "__version__", "?")), _hs.HS_MODE_BLOCK, exprs, ids, flags)
+        db = hs_cache.load(_hs, key, _hs.HS_MODE_BLOCK)
+        if db is not None:
+            return db, ()
         try:
-            return self._database(exprs, ids, flags), ()
+            db = self._database(exprs, ids, flags)
         except _hs.error:
             pass
+        else:
+            hs_cache.store(_hs, key, db)
+            return db, ()
         # Some pattern is beyond Hyperscan even in prefilter mode: find it, and run it on every text instead.
         keep = [i for i, (e, f) in enumerate(zip(exprs, flags, strict=True)) if self._compiles(e, f)]
         always = tuple(self.slots[ids[i]] for i in range(len(exprs)) if i not in keep)
