@@ -63,7 +63,7 @@ def main() -> None:
 
     from tuneguard.core import materialize_model
     from tuneguard.train import AuditCallback
-    from tuneguard.train.sft import cpu_threads
+    from tuneguard.train.environment import cpu_threads
 
     torch.set_num_threads(cpu_threads())
     audit = AuditCallback(record_result=False)

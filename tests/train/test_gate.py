@@ -140,26 +140,26 @@ def test_out_of_memory_is_a_clear_exit_2(tmp_path: Path, cli, monkeypatch):
 
 
 def test_cpu_threads_follow_idle_cores(monkeypatch):
-    import tuneguard.train.sft as sft
+    import tuneguard.train.environment as env
 
     monkeypatch.delenv("TUNEGUARD_THREADS", raising=False)
-    monkeypatch.setattr(sft.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(env.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
     for busy, threads in ((0.1, 2), (0.9, 2), (1.5, 1), (8.0, 1)):
-        monkeypatch.setattr(sft, "_other_processes_busy_cores", lambda busy=busy: busy)
-        assert sft.cpu_threads() == threads
+        monkeypatch.setattr(env, "_other_processes_busy_cores", lambda busy=busy: busy)
+        assert env.cpu_threads() == threads
     monkeypatch.setenv("TUNEGUARD_THREADS", "3")
-    assert sft.cpu_threads() == 3
+    assert env.cpu_threads() == 3
 
 
 def test_busy_cores_sees_another_process():
     import subprocess
     import sys
 
-    import tuneguard.train.sft as sft
+    import tuneguard.train.environment as env
 
     spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        assert sft._other_processes_busy_cores(0.5) > 0.5
+        assert env._other_processes_busy_cores(0.5) > 0.5
     finally:
         spinner.kill()
         spinner.wait()

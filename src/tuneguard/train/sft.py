@@ -8,7 +8,6 @@ so a crash at any point leaves no half-written adapter, and the ledger gets an `
 from __future__ import annotations
 
 import os
-import platform
 import shutil
 import signal
 import tempfile
@@ -17,7 +16,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +37,10 @@ from tuneguard.core import (
 
 from . import gate as gating
 from .canaries import insert_canaries, make_canaries
+from .environment import cpu_threads, library_versions
 from .posttest import memorization_tests, probe_tests
 from .publish import check_output_free, model_card, publish, stage_adapter
 from .records import load_chat_records
-
-LIBRARIES = ("torch", "transformers", "trl", "peft", "datasets", "accelerate", "safetensors", "tuneguard")
 
 
 @dataclass
@@ -75,56 +72,6 @@ class TrainOptions:
 
 
 ProgressFn = Callable[[int, int], None]
-
-
-def library_versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in LIBRARIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
-def cpu_threads() -> int:
-    """Torch threads for CPU work: $TUNEGUARD_THREADS, else the cores not already busy.
-
-    On a shared machine, more OpenMP threads than idle cores makes every matrix product wait for
-    the slowest thread: measured 6-10x slower than one thread at a load of 8 on 2 cores.
-    """
-    explicit = os.environ.get("TUNEGUARD_THREADS")
-    if explicit and explicit.isdigit() and int(explicit) > 0:
-        return int(explicit)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    busy = _other_processes_busy_cores()
-    # Up to one core's worth of other load still favours all cores (measured: 2 threads 4.5 s/step vs
-    # 1 thread 6.5 s/step at load 0.6-1.9); beyond that drop a thread per busy core.
-    return max(1, min(cores, int(cores - busy + 1.0)))
-
-
-def _other_processes_busy_cores(window_s: float = 0.3) -> float:
-    """CPU cores in use by other processes right now. The load average would also count this process's
-    own earlier work (a pipeline's probe stage just before training), so it is sampled directly."""
-    import time
-
-    import psutil
-
-    me = os.getpid()
-    procs = [p for p in psutil.process_iter() if p.pid != me]
-    for p in procs:
-        try:
-            p.cpu_percent(None)
-        except psutil.Error:
-            pass
-    time.sleep(window_s)
-    total = 0.0
-    for p in procs:
-        try:
-            total += p.cpu_percent(None)
-        except psutil.Error:
-            pass
-    return total / 100.0
 
 
 def _now() -> str:
