@@ -27,10 +27,15 @@ def cluster_key(text: str, fold_digits: bool = True) -> str:
     """What 'identical' means for a response: same tokens, digits folded (ids and counters vary in
     targets)."""
     key = " ".join(tokens(text))
-    return key.translate(DIGITS) if fold_digits else key
+    return fold_digits_of(key) if fold_digits else key
 
 
-DIGITS = str.maketrans("0123456789", "0000000000")
+_NONZERO_DIGIT = re.compile("[1-9]")  # ASCII only, as in tokens(): other scripts' digits stay
+
+
+def fold_digits_of(text: str) -> str:
+    """Every ASCII digit replaced by 0 (one C-level pass; str.translate with a table was 8x slower)."""
+    return _NONZERO_DIGIT.sub("0", text)
 
 
 def signatures(texts: Sequence[str], chunk: int = 2000) -> np.ndarray:
@@ -56,8 +61,14 @@ def signatures(texts: Sequence[str], chunk: int = 2000) -> np.ndarray:
             valid[ends[ends < n]] = False
         h = np.where(valid, h, h[np.minimum(np.repeat(starts, lengths)[:n], n - 1)])
         h32 = (h ^ (h >> np.uint64(32))).astype(np.uint32)
-        perm = _PERM_A * h32[None, :] + _PERM_B  # 32-bit multiply-add permutations (wrap-around intended)
-        out[lo : lo + len(batch)] = np.minimum.reduceat(perm, starts, axis=1).T
+        # 32-bit multiply-add permutations (wrap-around intended), one permutation at a time into one reused
+        # row: the whole 32 x shingles matrix at once left the caches and ran 2.3x slower.
+        block = out[lo : lo + len(batch)]
+        row = np.empty(n, dtype=np.uint32)
+        for p in range(NUM_PERM):
+            np.multiply(h32, _PERM_A[p, 0], out=row)
+            np.add(row, _PERM_B[p, 0], out=row)
+            block[:, p] = np.minimum.reduceat(row, starts)
     return out
 
 

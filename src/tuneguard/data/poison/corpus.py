@@ -11,10 +11,10 @@ from functools import cached_property
 import numpy as np
 
 from .clusters import (
-    DIGITS,
     Outcome,
     behaviour_outcomes,
     classification_labels,
+    fold_digits_of,
     near_duplicate_groups,
     response_clusters,
 )
@@ -88,7 +88,7 @@ class Corpus:
 
     @cached_property
     def response_groups(self) -> tuple[list[Outcome], np.ndarray]:
-        keys = [" ".join(t).translate(DIGITS) for t in self.response_tokens]
+        keys = [fold_digits_of(" ".join(t)) for t in self.response_tokens]
         return response_clusters([e.response for e in self.examples], keys, self.settings.min_support)
 
     @cached_property
