@@ -13,11 +13,20 @@ from typing import Any
 from tuneguard.core import Severity, UserError
 from tuneguard.core.policy import DataPolicy
 
+from .batch import ScanBatch, scan_batch
 from .checks import CheckSelection
 from .clean import DuplicateIndex
 from .pii.engine import PiiEngine
 from .pii.recognizers import default_registry
-from .process import Outcome, ProcessConfig, RecordProcessor, clean_finding, init_worker, run_batch
+from .process import (
+    Outcome,
+    ProcessConfig,
+    RecordProcessor,
+    clean_finding,
+    init_worker,
+    run_batch,
+    run_scan_batch,
+)
 from .records import DatasetReader, RawItem
 
 ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
@@ -73,12 +82,43 @@ def iter_outcomes(
         return
     if engine != "local":
         raise UserError(f"--engine {engine}: unknown engine (use {' or '.join(ENGINES)})")
-    batches = _batched(reader, batch_size)
     if workers <= 1:
         processor = RecordProcessor(config)
-        for batch in batches:
+        for batch in _batched(reader, batch_size):
             yield from processor.run(batch)
         return
+    for outcomes in _pooled(reader, config, workers, batch_size, run_batch):
+        yield from outcomes
+
+
+def iter_scan_batches(
+    reader: DatasetReader,
+    config: ProcessConfig,
+    workers: int = 1,
+    batch_size: int = 512,
+    engine: str = "local",
+    address: str | None = None,
+) -> Iterator[ScanBatch]:
+    """What `data scan` tallies: one ScanBatch per input batch (Ray: per shard), in input order."""
+    if engine == "ray":
+        from .ray_engine import iter_scan_batches_ray
+
+        yield from iter_scan_batches_ray(reader, config, workers, batch_size, address)
+        return
+    if engine != "local":
+        raise UserError(f"--engine {engine}: unknown engine (use {' or '.join(ENGINES)})")
+    if workers <= 1:
+        processor = RecordProcessor(config)
+        for batch in _batched(reader, batch_size):
+            yield scan_batch(processor, batch)
+        return
+    yield from _pooled(reader, config, workers, batch_size, run_scan_batch)
+
+
+def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
+            task: Callable[[list[RawItem]], Any]) -> Iterator[Any]:
+    """`task` of every batch in a process pool, results in input order; at most 3 batches per worker are in
+    flight (constant memory)."""
     fork = "fork" in mp.get_all_start_methods()
     if fork:
         # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database (~0.45 s
@@ -87,12 +127,12 @@ def iter_outcomes(
     ctx = mp.get_context("fork" if fork else "spawn")
     with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
         pending: deque = deque()
-        for batch in batches:
-            pending.append(pool.apply_async(run_batch, (batch,)))
+        for batch in _batched(reader, batch_size):
+            pending.append(pool.apply_async(task, (batch,)))
             while len(pending) >= workers * 3:
-                yield from pending.popleft().get()
+                yield pending.popleft().get()
         while pending:
-            yield from pending.popleft().get()
+            yield pending.popleft().get()
 
 
 @dataclass
@@ -153,6 +193,53 @@ class Tally:
         self.entities.update(out.entities)
         return extra
 
+    def add_batch(self, batch: ScanBatch) -> None:
+        """Tally a whole batch: the same totals, findings and duplicate reports as `add` on its outcomes."""
+        self.records += batch.records
+        self.bytes += batch.nbytes
+        self.parsed += batch.parsed
+        if self.strict and batch.strict_error is not None:
+            line, issue = batch.strict_error
+            raise UserError(f"{self.path}:{line}: {issue.replace('_', ' ')} (--strict)")
+        extra = self._duplicates(batch) if batch.dup_lines else []
+        self.examples.extend(batch.examples)
+        self.entities.update(batch.entities)
+        self.by_check.update(batch.by_check)
+        self.by_severity.update(batch.by_severity)
+        for severity, count in batch.by_severity.items():
+            if self._gate(severity):
+                self.gate_count += count
+        findings = _merge_by_line(batch.findings, extra) if extra else batch.findings
+        room = self.keep_findings - len(self.findings)
+        for f in extra:  # counted here; kept (or not) in input order below
+            self.by_check[f["check"]] += 1
+            self.by_severity[f["severity"]] += 1
+            self.gate_count += self._gate(f["severity"])
+        if len(findings) > room:
+            self.truncated = True
+            findings = findings[:max(room, 0)]
+        self.findings.extend(findings)
+
+    def _duplicates(self, batch: ScanBatch) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        sigs = batch.signatures
+        for i, (line, key) in enumerate(zip(batch.dup_lines, batch.dup_keys, strict=True)):
+            first = self.dups.exact(key, line) if key is not None else None
+            if first is not None:
+                out.append(clean_finding(line, "exact_duplicate", f"duplicate of line {first}"))
+                continue
+            if sigs is not None:
+                first = self.dups.near(sigs[i], line)
+                if first is not None:
+                    out.append(clean_finding(line, "near_duplicate", f"near-duplicate of line {first}"))
+        return out
+
+    def _gate(self, severity: str) -> bool:
+        gate = self._gates.get(severity)
+        if gate is None:
+            gate = self._gates[severity] = Severity(severity).at_least(self.fail_at)
+        return gate
+
     def finding(self, f: dict[str, Any], always_keep: bool = False) -> None:
         self.by_check[f["check"]] += 1
         self.by_severity[f["severity"]] += 1
@@ -204,6 +291,20 @@ class Tally:
 
     def verdict(self) -> str:
         return "fail" if self.gate_count > self.policy.max_findings else "pass"
+
+
+def _merge_by_line(findings: list[dict[str, Any]], extra: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Both lists are in line order; a record's duplicate finding goes after its other findings (as `add`
+    appends it to the record's own)."""
+    out: list[dict[str, Any]] = []
+    j = 0
+    for f in findings:
+        while j < len(extra) and extra[j]["line"] < f["line"]:
+            out.append(extra[j])
+            j += 1
+        out.append(f)
+    out.extend(extra[j:])
+    return out
 
 
 def report_engine(config: ProcessConfig) -> PiiEngine | None:
@@ -259,9 +360,9 @@ def scan_dataset(
     reader = DatasetReader(path)
     config = process_config(policy, selection, "scan", use_hyperscan)
     tally = Tally(policy, selection, strict=strict, path=str(path), keep_findings=keep_findings)
-    for out in iter_outcomes(reader, config, workers, engine=engine, address=address):
-        tally.add(out)
-        if on_progress is not None and tally.records % 256 == 0:
+    for batch in iter_scan_batches(reader, config, workers, engine=engine, address=address):
+        tally.add_batch(batch)
+        if on_progress is not None:
             on_progress(tally.records, reader.bytes_read, reader.size)
     if on_progress is not None:
         on_progress(tally.records, reader.size, reader.size)

@@ -245,3 +245,10 @@ def init_worker(config: ProcessConfig) -> None:
 def run_batch(items: list[RawItem]) -> list[Outcome]:
     assert _WORKER is not None, "init_worker was not called in this process"
     return _WORKER.run(items)
+
+
+def run_scan_batch(items: list[RawItem]):  # -> batch.ScanBatch (imported here to keep the import graph flat)
+    from .batch import scan_batch
+
+    assert _WORKER is not None, "init_worker was not called in this process"
+    return scan_batch(_WORKER, items)

@@ -30,6 +30,7 @@ from typing import Any
 
 from tuneguard.core import UserError
 
+from .batch import ScanBatch, summarize
 from .process import Outcome, ProcessConfig, RecordProcessor
 from .records import RawItem
 
@@ -61,8 +62,9 @@ def ray_available() -> bool:
     return True
 
 
-def _process_shards(batch: Any, config: ProcessConfig) -> Any:
-    """map_batches function (runs in Ray workers): each row of the Arrow batch holds one pickled shard."""
+def _process_shards(batch: Any, config: ProcessConfig, as_batch: bool = False) -> Any:
+    """map_batches function (runs in Ray workers): each row of the Arrow batch holds one pickled shard; each
+    result is the shard's outcomes, or with `as_batch` (data scan) their ScanBatch."""
     import pyarrow as pa
 
     processor = _PROCESSORS.get(config)
@@ -71,7 +73,9 @@ def _process_shards(batch: Any, config: ProcessConfig) -> Any:
     blobs = []
     for blob in batch.column("items").to_pylist():
         items: list[RawItem] = pickle.loads(blob)  # noqa: S301  # safe: shards our own driver pickled, not artifacts
-        blobs.append(pickle.dumps(processor.run(items), protocol=pickle.HIGHEST_PROTOCOL))
+        outcomes = processor.run(items)
+        result = summarize(outcomes) if as_batch else outcomes
+        blobs.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     # Binary columns keep every byte (a numpy bytes array would strip trailing NULs).
     return pa.table({"shard": batch.column("shard"), "outcomes": pa.array(blobs, type=pa.binary())})
 
@@ -158,6 +162,7 @@ def _stream_window(
     env: dict[str, Any] | None,
     sink: queue.Queue,
     stop: threading.Event,
+    as_batch: bool = False,
 ) -> None:
     """Run one window and put (shard index, pickled outcomes) on `sink` as each shard finishes, in whatever
     order Ray finishes them, so the driver merges early shards while later ones still run."""
@@ -171,7 +176,7 @@ def _stream_window(
         _process_shards,
         batch_size=1,
         batch_format="pyarrow",
-        fn_args=(config,),
+        fn_args=(config, as_batch),
         num_cpus=1,
         **({"runtime_env": env} if env is not None else {}),
         **_compute(workers),
@@ -211,8 +216,32 @@ def iter_outcomes_ray(
     batch_size: int = 512,
     address: str | None = None,
 ) -> Iterator[Outcome]:
-    """Outcomes in input order, computed on Ray; at most two windows of shards are in flight, and a shard's
-    outcomes are merged as soon as it and every shard before it have finished."""
+    """Outcomes in input order, computed on Ray."""
+    for outcomes in _iter_shards(items, config, workers, batch_size, address, as_batch=False):
+        yield from outcomes
+
+
+def iter_scan_batches_ray(
+    items: Iterable[RawItem],
+    config: ProcessConfig,
+    workers: int = 1,
+    batch_size: int = 512,
+    address: str | None = None,
+) -> Iterator[ScanBatch]:
+    """One ScanBatch per shard, in input order, computed on Ray (what `data scan` tallies)."""
+    yield from _iter_shards(items, config, workers, batch_size, address, as_batch=True)
+
+
+def _iter_shards(
+    items: Iterable[RawItem],
+    config: ProcessConfig,
+    workers: int,
+    batch_size: int,
+    address: str | None,
+    as_batch: bool,
+) -> Iterator[Any]:
+    """Each shard's result in input order; at most two windows of shards are in flight, and a shard's result
+    is handed on as soon as it and every shard before it have finished."""
     workers = connect(address, max(1, workers))
     env = _task_env()
     env = None if env == _JOB_ENV else env  # the job's environment already applies
@@ -228,15 +257,15 @@ def iter_outcomes_ray(
         def start_window() -> None:
             window = next(windows, None)
             if window is not None:
-                pending.append((pool.submit(_stream_window, window, config, workers, env, sink, stop),
-                                window[-1][0]))
+                run = pool.submit(_stream_window, window, config, workers, env, sink, stop, as_batch)
+                pending.append((run, window[-1][0]))
 
         try:
             start_window()
             start_window()
             while pending:
                 while next_index in ready:
-                    yield from pickle.loads(ready.pop(next_index))  # noqa: S301  # safe: our workers' outcomes
+                    yield pickle.loads(ready.pop(next_index))  # noqa: S301  # safe: our workers' outcomes
                     next_index += 1
                 if next_index > pending[0][1]:
                     pending.popleft()[0].result()  # the window is merged; surface its errors, start the next
