@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from .clean import MINHASH_DTYPE
 from .process import Outcome, RecordProcessor
 from .records import RawItem
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Issues that `--strict` stops at (the first one in input order).
 STRICT_ISSUES = frozenset({"malformed_json", "not_an_object", "invalid_utf8"})
@@ -39,7 +40,7 @@ class ScanBatch:
     # (None when exact duplicates are off) and a row of `signatures` (when near duplicates are on).
     dup_lines: list[int] = field(default_factory=list)
     dup_keys: list[int | None] = field(default_factory=list)
-    signatures: np.ndarray | None = None
+    signatures: np.ndarray | None = None  # numpy is imported only when signatures exist (~11 MB, 0.1 s)
     examples: list[tuple] = field(default_factory=list)  # (line, prompt, response, prompt tokens, ...)
 
     def __reduce__(self) -> tuple:
@@ -51,7 +52,11 @@ class ScanBatch:
 
 def _restore(records, parsed, nbytes, findings, by_check, by_severity, entities, strict_error, dup_lines,
              dup_keys, sig, examples) -> ScanBatch:
-    signatures = None if sig is None else np.frombuffer(sig[0], dtype=MINHASH_DTYPE).reshape(sig[1])
+    signatures = None
+    if sig is not None:
+        import numpy as np
+
+        signatures = np.frombuffer(sig[0], dtype=MINHASH_DTYPE).reshape(sig[1])
     return ScanBatch(records, parsed, nbytes, findings, by_check, by_severity, entities, strict_error,
                      dup_lines, dup_keys, signatures, examples)
 
@@ -83,6 +88,8 @@ def summarize(outcomes: list[Outcome]) -> ScanBatch:
     if sigs:
         if len(sigs) != len(batch.dup_lines):  # signatures are all-or-nothing per run (one config)
             raise ValueError("MinHash signatures missing for some parsed records")
+        import numpy as np
+
         batch.signatures = np.stack(sigs)
     return batch
 
