@@ -24,6 +24,8 @@ def test_string_fields_equals_iter_strings() -> None:
         "top",
         ["a", {"k": "v"}],
         {"g": {2: {"h": "deep"}}, "": "empty key", "m": {"": {"": "e2"}}},
+        {"": {"a": "x", "": {"b": "y", 3: {"c": "z"}}, "l": ["w", {"": "v"}]}},
+        {"": {1: {"b": "x"}}, "k": {"": {"n": "u"}}},
         {"s": _Str("sub"), "l": [_Str("t"), 3, {"k": _Str("u")}], "d": {"e": [[{"f": "g"}]]}},
         {},
     ]

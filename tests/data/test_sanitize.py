@@ -201,3 +201,19 @@ def test_presidio_synth_structured_values_removed(datasets: Path, tmp_path: Path
 def test_chat_records_helper_covers_all_shapes(samples: list[Sample]) -> None:
     shapes = {tuple(sorted(r)) for r in chat_records(samples[:3])}
     assert len(shapes) == 3
+
+
+def test_values_under_empty_and_odd_keys_are_replaced(tmp_path: Path) -> None:
+    src = tmp_path / "odd.jsonl"
+    records = [
+        {"": {"note": "mail john.doe@example.com now"}},
+        {"": {"": {"x": "card 4111 1111 1111 1111"}}, "k": {"": "ssn 536-22-8741 here"}},
+        {"a": [{"": "call +1 415 555 0100"}], "": "ip 10.1.2.3 at the desk"},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    out = tmp_path / "odd.clean.jsonl"
+    manifest = _run(src, out)
+    text = out.read_text("utf-8")
+    for raw in ("john.doe@example.com", "4111 1111 1111 1111", "536-22-8741", "+1 415 555 0100", "10.1.2.3"):
+        assert raw not in text
+    assert manifest["verdict"] == "pass" and manifest["residual_gate_count"] == 0

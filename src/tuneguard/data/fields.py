@@ -42,7 +42,8 @@ def _walk_dict(d: dict, prefix: str, out: list[tuple[str, str]]) -> None:
         elif kind is list:
             _walk_list(item, prefix + key, out)
         elif kind is dict:
-            _walk_dict(item, prefix + key + ".", out)
+            path = prefix + key
+            _walk_dict(item, path + "." if path else "", out)  # an empty key at the top adds no segment
         elif isinstance(item, (str, dict, list)):
             _collect(item, prefix + key, out)
 

@@ -182,12 +182,21 @@ class RecordProcessor:
         state = RecordState()
         strip = "control_chars" in self.config.clean
 
+        applied: set[str] = set()
+
         def apply(path: str, text: str) -> str:
             spans = spans_by_path.get(path)
+            if spans:
+                applied.add(path)
             new = self.anonymizer.apply(text, spans, state) if spans else text
             return strip_controls(new) if strip else new
 
         new_record = map_strings(record, apply) if (spans_by_path or strip) else record
+        if len(applied) != len(spans_by_path):
+            # Detection and rewriting name fields by the same paths; a mismatch would write a value that
+            # was found but never replaced. Stop instead of publishing it.
+            missed = sorted(set(spans_by_path) - applied)
+            raise RuntimeError(f"line {out.line}: detected fields not rewritten: {missed}")
         out.drop = f"pii:{state.drop}" if state.drop else None
         out.changed = repaired or new_record != record
         out.out_record = new_record
