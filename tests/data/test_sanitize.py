@@ -185,6 +185,21 @@ def test_workers_give_the_same_result(chat_jsonl: Path, tmp_path: Path) -> None:
     assert one["entities_before"] == two["entities_before"] and one["records"] == two["records"]
 
 
+def test_pool_workers_use_the_current_homes_keys(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    """Pseudonyms come from the key of the home in effect at each run, also when one process runs pools
+    under two homes (the pool's parent builds the processor its workers inherit)."""
+    policy = Policy(data=DataPolicy(default_operator="pseudonym"))
+    outputs = {}
+    for home in ("h1", "h2"):
+        monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / home))
+        for workers in (2, 1):
+            out = tmp_path / home / f"out{workers}.jsonl"
+            _run(chat_jsonl, out, policy, workers=workers, record=False)
+            outputs[home, workers] = out.read_bytes()
+    assert outputs["h1", 2] == outputs["h1", 1] and outputs["h2", 2] == outputs["h2", 1]
+    assert outputs["h1", 1] != outputs["h2", 1]  # each home has its own pseudonym key
+
+
 def test_presidio_synth_structured_values_removed(datasets: Path, tmp_path: Path) -> None:
     data = json.loads((datasets / "presidio_synth_pii" / "synth_dataset_v2.json").read_text())
     src = tmp_path / "presidio.jsonl"

@@ -24,6 +24,8 @@ from .process import (
     RecordProcessor,
     clean_finding,
     init_worker,
+    prepare_fork,
+    release_fork,
     run_batch,
     run_scan_batch,
 )
@@ -120,19 +122,23 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
     """`task` of every batch in a process pool, results in input order; at most 3 batches per worker are in
     flight (constant memory)."""
     fork = "fork" in mp.get_all_start_methods()
+    # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database are
+    # inherited by every worker instead of rebuilt in each one.
     if fork:
-        # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database (~0.45 s
-        # of CPU) are inherited by every worker instead of rebuilt in each one.
-        init_worker(config)
-    ctx = mp.get_context("fork" if fork else "spawn")
-    with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
-        pending: deque = deque()
-        for batch in _batched(reader, batch_size):
-            pending.append(pool.apply_async(task, (batch,)))
-            while len(pending) >= workers * 3:
+        prepare_fork(config)
+    try:
+        ctx = mp.get_context("fork" if fork else "spawn")
+        with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
+            release_fork()  # the children have their copy; the parent does not need one
+            pending: deque = deque()
+            for batch in _batched(reader, batch_size):
+                pending.append(pool.apply_async(task, (batch,)))
+                while len(pending) >= workers * 3:
+                    yield pending.popleft().get()
+            while pending:
                 yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()
+    finally:
+        release_fork()
 
 
 @dataclass

@@ -245,10 +245,29 @@ _WORKER: RecordProcessor | None = None
 
 
 def init_worker(config: ProcessConfig) -> None:
-    """Build this process's processor, unless one for the same config exists (inherited through fork)."""
+    """Pool initializer: build this process's processor, unless the parent built it for this pool just
+    before forking (`prepare_fork`)."""
     global _WORKER
     if _WORKER is None or _WORKER.config != config:
         _WORKER = RecordProcessor(config)
+
+
+def prepare_fork(config: ProcessConfig) -> bool:
+    """In the parent, right before forking a pool: build the processor the workers will inherit (compiled
+    patterns, Hyperscan database). Always a fresh one, since keys and home are read when it is built. Not
+    with an NER model: a model whose threads started before fork can hang the children; they load it
+    themselves. Returns whether a processor was built (release it with `release_fork`)."""
+    global _WORKER
+    if config.ner_backend:
+        _WORKER = None
+        return False
+    _WORKER = RecordProcessor(config)
+    return True
+
+
+def release_fork() -> None:
+    global _WORKER
+    _WORKER = None
 
 
 def run_batch(items: list[RawItem]) -> list[Outcome]:
