@@ -95,3 +95,37 @@ def test_switch_interval_is_short_while_jobs_run_and_restored_after(tmp_path: Pa
         threading.Event().wait(0.01)
     assert sys.getswitchinterval() == before
     assert seen == [short, short]
+
+
+def test_overlapping_job_groups_restore_the_original_interval(tmp_path: Path, monkeypatch) -> None:
+    import sys
+    import threading
+
+    import tuneguard.core.early_hash as early
+
+    gates = {"a.bin": threading.Event(), "b.bin": threading.Event()}
+    real = early.sha256_file
+
+    def gated(path, *args, **kwargs):
+        gates[Path(path).name].wait(30)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(early, "sha256_file", gated)
+    for name in gates:
+        _write(tmp_path / name, 2)
+    before = sys.getswitchinterval()
+    short = pytest.approx(early.HANDOFF_SWITCH_INTERVAL)
+    first, second = EarlyHashes(), EarlyHashes()
+    assert first.start([tmp_path / "a.bin"], min_bytes=1 << 20) == 1
+    assert second.start([tmp_path / "b.bin"], min_bytes=1 << 20) == 1
+    gates["a.bin"].set()  # the first group ends while the second still runs
+    first.claim(tmp_path / "a.bin").result(timeout=60)
+    threading.Event().wait(0.2)
+    assert sys.getswitchinterval() == short
+    gates["b.bin"].set()
+    second.claim(tmp_path / "b.bin").result(timeout=60)
+    for _ in range(500):
+        if sys.getswitchinterval() == before:
+            break
+        threading.Event().wait(0.01)
+    assert sys.getswitchinterval() == before

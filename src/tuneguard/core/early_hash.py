@@ -115,10 +115,7 @@ class EarlyHashes:
         jobs.sort(key=lambda j: j.size, reverse=True)
         queue = iter(jobs)
         queue_lock = threading.Lock()
-        threads = min(len(jobs), workers or os.cpu_count() or 1)
-        running = [threads]
-        previous = sys.getswitchinterval()
-        sys.setswitchinterval(min(previous, HANDOFF_SWITCH_INTERVAL))
+        threads = max(1, min(len(jobs), workers or os.cpu_count() or 1))
 
         def worker() -> None:
             try:
@@ -129,13 +126,15 @@ class EarlyHashes:
                         return
                     job.run()
             finally:
-                with queue_lock:
-                    running[0] -= 1
-                    if not running[0]:
-                        sys.setswitchinterval(previous)
+                _SWITCH.leave()
 
         for i in range(threads):
-            threading.Thread(target=worker, name=f"early-sha256-{i}", daemon=True).start()
+            _SWITCH.enter()
+            try:
+                threading.Thread(target=worker, name=f"early-sha256-{i}", daemon=True).start()
+            except BaseException:
+                _SWITCH.leave()
+                raise
         return len(jobs)
 
     def claim(self, path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None
@@ -155,6 +154,32 @@ class EarlyHashes:
         if on_bytes:
             job.follow(on_bytes)
         return job.future
+
+
+class _ShortSwitchInterval:
+    """Counts running hash threads process-wide (the switch interval is a process setting): the first to
+    start saves the interval and lowers it, the last to end restores the saved value."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._saved = 0.0
+
+    def enter(self) -> None:
+        with self._lock:
+            if not self._active:
+                self._saved = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._saved, HANDOFF_SWITCH_INTERVAL))
+            self._active += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if not self._active:
+                sys.setswitchinterval(self._saved)
+
+
+_SWITCH = _ShortSwitchInterval()
 
 
 def _regular_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[str]:
