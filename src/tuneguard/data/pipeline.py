@@ -335,7 +335,8 @@ def stats(tally: Tally, engine: PiiEngine | None, seconds: float, workers: int) 
         "findings_kept": len(tally.findings),
         "findings_truncated": tally.truncated,
         "by_check": dict(sorted(tally.by_check.items())),
-        "by_severity": dict(tally.by_severity),
+        # most severe first, whatever order batches and shards counted them in
+        "by_severity": dict(sorted(tally.by_severity.items(), key=lambda kv: -Severity(kv[0]).rank)),
         "entities": dict(sorted(tally.entities.items())),
         "checks": tally.selection.names(),
         "capabilities": engine.capabilities() if engine is not None else {"can": {}, "cannot": {}},
