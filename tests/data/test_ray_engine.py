@@ -128,6 +128,22 @@ def test_many_small_shards_keep_input_order(ray_local, tmp_path: Path) -> None:
     assert len(ray) == len(local) and ray == local
 
 
+def test_scan_batches_from_many_small_shards_tally_like_local(ray_local, tmp_path: Path) -> None:
+    from tuneguard.data.pipeline import Tally, iter_scan_batches
+
+    src = _dataset(tmp_path / "train.jsonl")
+    selection = parse_checks([])
+    config = process_config(DataPolicy(), selection, "scan")
+    tallies = []
+    for engine in ("local", "ray"):
+        tally = Tally(DataPolicy(), selection, keep_findings=40)  # the cap falls inside some shard
+        for batch in iter_scan_batches(DatasetReader(src), config, 2, batch_size=3, engine=engine):
+            tally.add_batch(batch)
+        tallies.append((tally.records, tally.parsed, tally.findings, tally.truncated, dict(tally.by_check),
+                        dict(tally.entities), tally.examples, tally.gate_count))
+    assert tallies[0] == tallies[1] and tallies[0][3]
+
+
 def test_a_failing_window_raises_instead_of_hanging(ray_local, tmp_path: Path, monkeypatch) -> None:
     from tuneguard.data import ray_engine
 
