@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .clean import MINHASH_DTYPE
-from .process import Outcome, RecordProcessor
-from .records import RawItem
+from .process import Outcome
 
 if TYPE_CHECKING:
     import numpy as np
@@ -93,6 +92,3 @@ def summarize(outcomes: list[Outcome]) -> ScanBatch:
         batch.signatures = np.stack(sigs)
     return batch
 
-
-def scan_batch(processor: RecordProcessor, items: list[RawItem]) -> ScanBatch:
-    return summarize(processor.run(items))

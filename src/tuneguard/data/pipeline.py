@@ -13,7 +13,7 @@ from typing import Any
 from tuneguard.core import Severity, UserError
 from tuneguard.core.policy import DataPolicy
 
-from .batch import ScanBatch, scan_batch
+from .batch import STRICT_ISSUES, ScanBatch, summarize
 from .checks import CheckSelection
 from .clean import DuplicateIndex
 from .pii.engine import PiiEngine
@@ -77,19 +77,7 @@ def iter_outcomes(
 ) -> Iterator[Outcome]:
     """Outcomes in input order; with workers > 1 at most 3 batches per worker are in flight (constant
     memory). engine="ray" runs the same per-record work on Ray Data (see ray_engine.py)."""
-    if engine == "ray":
-        from .ray_engine import iter_outcomes_ray
-
-        yield from iter_outcomes_ray(reader, config, workers, batch_size, address)
-        return
-    if engine != "local":
-        raise UserError(f"--engine {engine}: unknown engine (use {' or '.join(ENGINES)})")
-    if workers <= 1:
-        processor = RecordProcessor(config)
-        for batch in _batched(reader, batch_size):
-            yield from processor.run(batch)
-        return
-    for outcomes in _pooled(reader, config, workers, batch_size, run_batch):
+    for outcomes in _per_batch(reader, config, workers, batch_size, engine, address, as_batch=False):
         yield from outcomes
 
 
@@ -102,19 +90,26 @@ def iter_scan_batches(
     address: str | None = None,
 ) -> Iterator[ScanBatch]:
     """What `data scan` tallies: one ScanBatch per input batch (Ray: per shard), in input order."""
-    if engine == "ray":
-        from .ray_engine import iter_scan_batches_ray
+    yield from _per_batch(reader, config, workers, batch_size, engine, address, as_batch=True)
 
-        yield from iter_scan_batches_ray(reader, config, workers, batch_size, address)
+
+def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int, engine: str,
+               address: str | None, as_batch: bool) -> Iterator[Any]:
+    """Each batch's outcomes (or, with `as_batch`, their ScanBatch), in input order, on the chosen engine."""
+    if engine == "ray":
+        from .ray_engine import iter_shard_results
+
+        yield from iter_shard_results(reader, config, workers, batch_size, address, as_batch)
         return
     if engine != "local":
         raise UserError(f"--engine {engine}: unknown engine (use {' or '.join(ENGINES)})")
     if workers <= 1:
         processor = RecordProcessor(config)
         for batch in _batched(reader, batch_size):
-            yield scan_batch(processor, batch)
+            outcomes = processor.run(batch)
+            yield summarize(outcomes) if as_batch else outcomes
         return
-    yield from _pooled(reader, config, workers, batch_size, run_scan_batch)
+    yield from _pooled(reader, config, workers, batch_size, run_scan_batch if as_batch else run_batch)
 
 
 def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
@@ -173,25 +168,15 @@ class Tally:
         """Tally one outcome; returns the corpus-level problems (duplicate kinds) of this record."""
         self.records += 1
         self.bytes += out.nbytes
-        if self.strict and {"malformed_json", "not_an_object", "invalid_utf8"} & set(out.issues):
-            raise UserError(f"{self.path}:{out.line}: {out.issues[-1].replace('_', ' ')} (--strict)")
+        if self.strict and STRICT_ISSUES.intersection(out.issues):
+            self._strict_error(out.line, out.issues[-1])
         extra: list[str] = []
         if out.parsed:
             self.parsed += 1
-            if out.dup_key is not None:
-                first = self.dups.exact(out.dup_key, out.line)
-                if first is not None:
-                    extra.append("exact_duplicate")
-                    out.findings.append(
-                        clean_finding(out.line, "exact_duplicate", f"duplicate of line {first}")
-                    )
-            if out.minhash is not None and not extra:
-                first = self.dups.near(out.minhash, out.line)
-                if first is not None:
-                    extra.append("near_duplicate")
-                    out.findings.append(
-                        clean_finding(out.line, "near_duplicate", f"near-duplicate of line {first}")
-                    )
+            dup = self._duplicate(out.line, out.dup_key, out.minhash)
+            if dup is not None:
+                extra.append(dup["check"].removeprefix("data.clean."))
+                out.findings.append(dup)
             if out.example is not None:
                 self.examples.append((out.line, *out.example))
         for f in out.findings:
@@ -205,8 +190,7 @@ class Tally:
         self.bytes += batch.nbytes
         self.parsed += batch.parsed
         if self.strict and batch.strict_error is not None:
-            line, issue = batch.strict_error
-            raise UserError(f"{self.path}:{line}: {issue.replace('_', ' ')} (--strict)")
+            self._strict_error(*batch.strict_error)
         extra = self._duplicates(batch) if batch.dup_lines else []
         self.examples.extend(batch.examples)
         self.entities.update(batch.entities)
@@ -227,18 +211,26 @@ class Tally:
         self.findings.extend(findings)
 
     def _duplicates(self, batch: ScanBatch) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
         sigs = batch.signatures
-        for i, (line, key) in enumerate(zip(batch.dup_lines, batch.dup_keys, strict=True)):
-            first = self.dups.exact(key, line) if key is not None else None
-            if first is not None:
-                out.append(clean_finding(line, "exact_duplicate", f"duplicate of line {first}"))
-                continue
-            if sigs is not None:
-                first = self.dups.near(sigs[i], line)
-                if first is not None:
-                    out.append(clean_finding(line, "near_duplicate", f"near-duplicate of line {first}"))
-        return out
+        found = (
+            self._duplicate(line, key, None if sigs is None else sigs[i])
+            for i, (line, key) in enumerate(zip(batch.dup_lines, batch.dup_keys, strict=True))
+        )
+        return [f for f in found if f is not None]
+
+    def _duplicate(self, line: int, key: int | None, signature: Any) -> dict[str, Any] | None:
+        """The duplicate finding of one parsed record, or None; the record joins the indexes either way.
+        An exact duplicate is not also checked for near duplicates."""
+        first = self.dups.exact(key, line) if key is not None else None
+        if first is not None:
+            return clean_finding(line, "exact_duplicate", f"duplicate of line {first}")
+        first = self.dups.near(signature, line) if signature is not None else None
+        if first is not None:
+            return clean_finding(line, "near_duplicate", f"near-duplicate of line {first}")
+        return None
+
+    def _strict_error(self, line: int, issue: str) -> None:
+        raise UserError(f"{self.path}:{line}: {issue.replace('_', ' ')} (--strict)")
 
     def _gate(self, severity: str) -> bool:
         gate = self._gates.get(severity)
@@ -249,10 +241,7 @@ class Tally:
     def finding(self, f: dict[str, Any], always_keep: bool = False) -> None:
         self.by_check[f["check"]] += 1
         self.by_severity[f["severity"]] += 1
-        gate = self._gates.get(f["severity"])
-        if gate is None:
-            gate = self._gates[f["severity"]] = Severity(f["severity"]).at_least(self.fail_at)
-        if gate:
+        if self._gate(f["severity"]):
             self.gate_count += 1
         if always_keep or len(self.findings) < self.keep_findings:
             self.findings.append(f)

@@ -276,7 +276,6 @@ def run_batch(items: list[RawItem]) -> list[Outcome]:
 
 
 def run_scan_batch(items: list[RawItem]):  # -> batch.ScanBatch (imported here to keep the import graph flat)
-    from .batch import scan_batch
+    from .batch import summarize
 
-    assert _WORKER is not None, "init_worker was not called in this process"
-    return scan_batch(_WORKER, items)
+    return summarize(run_batch(items))

@@ -209,39 +209,17 @@ def _windows(items: Iterable[RawItem], batch_size: int, shards: int) -> Iterator
         yield window
 
 
-def iter_outcomes_ray(
+def iter_shard_results(
     items: Iterable[RawItem],
     config: ProcessConfig,
     workers: int = 1,
     batch_size: int = 512,
     address: str | None = None,
-) -> Iterator[Outcome]:
-    """Outcomes in input order, computed on Ray."""
-    for outcomes in _iter_shards(items, config, workers, batch_size, address, as_batch=False):
-        yield from outcomes
-
-
-def iter_scan_batches_ray(
-    items: Iterable[RawItem],
-    config: ProcessConfig,
-    workers: int = 1,
-    batch_size: int = 512,
-    address: str | None = None,
-) -> Iterator[ScanBatch]:
-    """One ScanBatch per shard, in input order, computed on Ray (what `data scan` tallies)."""
-    yield from _iter_shards(items, config, workers, batch_size, address, as_batch=True)
-
-
-def _iter_shards(
-    items: Iterable[RawItem],
-    config: ProcessConfig,
-    workers: int,
-    batch_size: int,
-    address: str | None,
-    as_batch: bool,
-) -> Iterator[Any]:
-    """Each shard's result in input order; at most two windows of shards are in flight, and a shard's result
-    is handed on as soon as it and every shard before it have finished."""
+    as_batch: bool = False,
+) -> Iterator[list[Outcome] | ScanBatch]:
+    """Each shard's outcomes (or, with `as_batch`, their ScanBatch) in input order, computed on Ray; at most
+    two windows of shards are in flight, and a shard's result is handed on as soon as it and every shard
+    before it have finished."""
     workers = connect(address, max(1, workers))
     env = _task_env()
     env = None if env == _JOB_ENV else env  # the job's environment already applies
