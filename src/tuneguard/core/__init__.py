@@ -7,7 +7,7 @@ pay for pydantic, SQLite and the catalog, which every CLI start-up did before (b
 """
 from __future__ import annotations
 
-import importlib
+from .lazy_names import lazy_getattr
 
 # Not `from typing import TYPE_CHECKING`: typing costs ~15 ms, and the console entry point imports this
 # package before anything else (core.early_hash). Type checkers treat this name as true.
@@ -29,7 +29,7 @@ _EXPORTS = {
     "ledger": ("Ledger", "LedgerEntry", "VerifyReport", "verify_entries", "verify_export"),
     "policy": ("Policy", "load_policy", "parse_policy"),
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__getattr__ = lazy_getattr(__name__, {n: (module, n) for module, names in _EXPORTS.items() for n in names})
 
 __all__ = [
     "ADAPTER_MARKER", "Artifact", "CORE_CHECKS", "Catalog", "CheckSpec", "EMBEDDED_FILE", "EMBEDDED_NAME",
@@ -41,15 +41,6 @@ __all__ = [
     "registry_path", "resolve_model_source", "sha256_bytes", "sha256_file", "tuneguard_home",
     "verify_entries", "verify_export",
 ]
-
-
-def __getattr__(name: str) -> object:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value  # later lookups skip this hook
-    return value
 
 
 def __dir__() -> list[str]:

@@ -8,7 +8,7 @@ not pay for numpy and scipy, which only the corpus-level checks need.
 
 from __future__ import annotations
 
-import importlib
+from tuneguard.core.lazy_names import lazy_getattr
 
 # public name -> (submodule, its name there)
 _WHERE = {
@@ -33,11 +33,4 @@ __all__ = [
     "scan_poisoning",
 ]
 
-
-def __getattr__(name: str) -> object:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{where[0]}", __name__), where[1])
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _WHERE)
