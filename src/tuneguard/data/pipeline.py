@@ -6,7 +6,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,7 @@ from .process import (
     run_batch,
     run_scan_batch,
 )
-from .records import DatasetReader, RawItem
+from .records import Batch, DatasetReader, items_of
 
 ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
 MAX_KEPT_FINDINGS = 200_000  # findings kept for --json; counts always cover everything
@@ -51,17 +51,6 @@ def process_config(
         ner_backend=policy.ner_backend,
         use_hyperscan=use_hyperscan,
     )
-
-
-def _batched(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
-    batch: list[RawItem] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 ENGINES = ("local", "ray")
@@ -105,15 +94,15 @@ def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch
         raise UserError(f"--engine {engine}: unknown engine (use {' or '.join(ENGINES)})")
     if workers <= 1:
         processor = RecordProcessor(config)
-        for batch in _batched(reader, batch_size):
-            outcomes = processor.run(batch)
+        for batch in reader.batches(batch_size):
+            outcomes = processor.run(items_of(batch))
             yield summarize(outcomes) if as_batch else outcomes
         return
     yield from _pooled(reader, config, workers, batch_size, run_scan_batch if as_batch else run_batch)
 
 
 def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
-            task: Callable[[list[RawItem]], Any]) -> Iterator[Any]:
+            task: Callable[[Batch], Any]) -> Iterator[Any]:
     """`task` of every batch in a process pool, results in input order; at most 3 batches per worker are in
     flight (constant memory)."""
     fork = "fork" in mp.get_all_start_methods()
@@ -126,7 +115,7 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
             release_fork()  # the children have their copy; the parent does not need one
             pending: deque = deque()
-            for batch in _batched(reader, batch_size):
+            for batch in reader.batches(batch_size):
                 pending.append(pool.apply_async(task, (batch,)))
                 while len(pending) >= workers * 3:
                     yield pending.popleft().get()

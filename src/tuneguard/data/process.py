@@ -12,7 +12,7 @@ from .fields import iter_strings, map_strings, prompt_response, string_fields
 from .pii.engine import PiiEngine
 from .pii.spans import PiiSpan
 from .poison.text import tokens
-from .records import RawItem, parse_item
+from .records import Batch, RawItem, items_of, parse_item
 
 
 @dataclass(frozen=True)
@@ -270,12 +270,12 @@ def release_fork() -> None:
     _WORKER = None
 
 
-def run_batch(items: list[RawItem]) -> list[Outcome]:
+def run_batch(batch: Batch) -> list[Outcome]:
     assert _WORKER is not None, "init_worker was not called in this process"
-    return _WORKER.run(items)
+    return _WORKER.run(items_of(batch))
 
 
-def run_scan_batch(items: list[RawItem]):  # -> batch.ScanBatch (imported here to keep the import graph flat)
+def run_scan_batch(batch: Batch):  # -> batch.ScanBatch (imported here to keep the import graph flat)
     from .batch import summarize
 
-    return summarize(run_batch(items))
+    return summarize(run_batch(batch))

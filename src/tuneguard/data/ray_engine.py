@@ -8,12 +8,13 @@ examples, the output file and the manifest) needs the records in input order and
 `Tally` on the driver from the outcomes this module yields in input order, exactly as with local workers.
 
 The driver reads the input with the same `DatasetReader` (same line numbers, same malformed-input handling)
-and cuts it into shards of 8 x `batch_size` items; a window of shards becomes one Ray Dataset whose
-map_batches tasks process one shard each and return the pickled outcomes, which the driver merges in shard
-order as shards finish (not after the whole window: merging 20k outcomes takes ~1-2 s). Two windows are in
-flight so the workers do not idle while the driver merges. Memory stays bounded by the windows, not the input
-size. Shards travel through Ray's object store, so the input only has to be
-readable by the driver; the pseudonym/token keys (TUNEGUARD_HOME/keys) must be readable on every node.
+and cuts it into shards of 8 reader batches of `batch_size` items (JSON Lines travel as lists of raw lines);
+a window of shards becomes one Ray Dataset whose map_batches tasks process one shard each and return the
+pickled outcomes, which the driver merges in shard order as shards finish (not after the whole window:
+merging 20k outcomes takes ~1-2 s). Two windows are in flight so the workers do not idle while the driver
+merges. Memory stays bounded by the windows, not the input size. Shards travel through Ray's object store,
+so the input only has to be readable by the driver; the pseudonym/token keys (TUNEGUARD_HOME/keys) must be
+readable on every node.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from tuneguard.core import UserError
 
 from .batch import ScanBatch, summarize
 from .process import Outcome, ProcessConfig, RecordProcessor
-from .records import RawItem
+from .records import Batch, DatasetReader, items_of
 
 # A shard (one map_batches task) is this many reader batches: 8 x 512 records is a few seconds of work. Each
 # task costs about 0.2-0.3 s of Ray overhead (scheduling, block (de)serialization), which with 512-record
@@ -72,8 +73,8 @@ def _process_shards(batch: Any, config: ProcessConfig, as_batch: bool = False) -
         processor = _PROCESSORS[config] = RecordProcessor(config)
     blobs = []
     for blob in batch.column("items").to_pylist():
-        items: list[RawItem] = pickle.loads(blob)  # noqa: S301  # safe: shards our own driver pickled, not artifacts
-        outcomes = processor.run(items)
+        batches: list[Batch] = pickle.loads(blob)  # noqa: S301  # safe: shards our own driver pickled, not artifacts
+        outcomes = processor.run([item for b in batches for item in items_of(b)])
         result = summarize(outcomes) if as_batch else outcomes
         blobs.append(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     # Binary columns keep every byte (a numpy bytes array would strip trailing NULs).
@@ -194,15 +195,15 @@ def _stream_window(
         raise RuntimeError("Ray returned an incomplete window of shards")  # never silently lose records
 
 
-def _windows(items: Iterable[RawItem], batch_size: int, shards: int) -> Iterator[list[tuple[int, bytes]]]:
-    it, index = iter(items), 0
+def _windows(batches: Iterable[Batch], per_shard: int, shards: int) -> Iterator[list[tuple[int, bytes]]]:
+    it, index = iter(batches), 0
     while True:
         window = []
         for _ in range(shards):
-            batch = list(islice(it, batch_size))
-            if not batch:
+            shard = list(islice(it, per_shard))
+            if not shard:
                 break
-            window.append((index, pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)))
+            window.append((index, pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)))
             index += 1
         if not window:
             return
@@ -210,7 +211,7 @@ def _windows(items: Iterable[RawItem], batch_size: int, shards: int) -> Iterator
 
 
 def iter_shard_results(
-    items: Iterable[RawItem],
+    reader: DatasetReader,
     config: ProcessConfig,
     workers: int = 1,
     batch_size: int = 512,
@@ -224,7 +225,7 @@ def iter_shard_results(
     env = _task_env()
     env = None if env == _JOB_ENV else env  # the job's environment already applies
     shards = min(workers * SHARDS_PER_WORKER, MAX_WINDOW_SHARDS)
-    windows = _windows(items, batch_size * BATCHES_PER_SHARD, shards)
+    windows = _windows(reader.batches(batch_size), BATCHES_PER_SHARD, shards)
     sink: queue.Queue = queue.Queue()
     stop = threading.Event()
     pending: deque[tuple[Future, int]] = deque()  # running windows and their last shard index
