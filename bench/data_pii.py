@@ -41,11 +41,15 @@ FILLER_ZH = ("您好，感谢您的耐心等待，我们已经为您查询了相
              "这个问题已经在最新版本中修复，请更新后使用。")
 
 
-def build_corpus(path: Path, mb: float, seed: int = 0) -> int:
-    """Write a chat JSONL of about `mb` MB: about 60% of user turns carry planted PII, the rest is filler."""
+def build_corpus(path: Path, mb: float, seed: int = 0, pool: int = 12000) -> int:
+    """Write a chat JSONL of about `mb` MB: about 60% of user turns carry planted PII, the rest is filler.
+
+    User turns draw from `pool` generated PII texts, so values repeat once the corpus needs more than that;
+    a process that has validated a value before answers from its memo tables (phone, IP), which favours one
+    process over several workers that each warm their own. `--pool 100000` makes most values unique."""
     rng = random.Random(seed)
     builder = CorpusBuilder(seed)
-    pii = [s.text for s in builder.corpus(12000, negative_share=0.25)]
+    pii = [s.text for s in builder.corpus(pool, negative_share=0.25)]
     filler = list(FILLER_EN + FILLER_ZH) + [builder.fakers[loc].sentence(nb_words=14) for loc in
                                             ("en_US", "de_DE", "zh_CN") for _ in range(300)]
     target, written, n = int(mb * 1e6), 0, 0
@@ -152,14 +156,16 @@ def main() -> None:
     ap.add_argument("--skip-presidio", action="store_true")
     ap.add_argument("--all-checks", action="store_true", help="also time pii,secrets,clean (dedup, near-dup)")
     ap.add_argument("--keep", type=Path, help="write the corpus here and keep it")
+    ap.add_argument("--pool", type=int, default=12000,
+                    help="planted-PII texts that user turns draw from (default 12000; values repeat beyond)")
     args = ap.parse_args()
 
     path = args.keep or Path(tempfile.mkdtemp()) / "corpus.jsonl"
     t0 = time.perf_counter()
     if not path.exists():
-        records = build_corpus(path, args.mb)
-        print(f"corpus: {path} {path.stat().st_size / 1e6:.1f} MB, {records:,} records "
-              f"(generated in {time.perf_counter() - t0:.0f} s)")
+        records = build_corpus(path, args.mb, pool=args.pool)
+        print(f"corpus: {path} {path.stat().st_size / 1e6:.1f} MB, {records:,} records, "
+              f"PII pool {args.pool:,} (generated in {time.perf_counter() - t0:.0f} s)")
     rows = []
     for workers in args.workers:
         r = run_scan(path, workers, "pii,secrets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,7 +11,7 @@ from .anonymize import Anonymizer, RecordState, mask_preview
 from .clean import CLEAN_SEVERITY, MINHASH_DTYPE, content_key, minhash_values, record_problems, strip_controls
 from .fields import iter_strings, map_strings, prompt_response, string_fields
 from .pii.engine import PiiEngine
-from .pii.spans import PiiSpan
+from .pii.spans import ENTITY_FACTS, PiiSpan
 from .poison.text import tokens
 from .records import Batch, RawItem, items_of, parse_item
 
@@ -30,6 +31,11 @@ class ProcessConfig:
     use_hyperscan: bool = True
 
 
+# An empty Counter without running Counter.__init__ (a Python-level update call): two per record, and
+# measurable on the per-record path. dict.__new__ alone leaves a complete, empty Counter.
+_new_counter = functools.partial(Counter.__new__, Counter)
+
+
 @dataclass
 class Outcome:
     line: int
@@ -38,7 +44,7 @@ class Outcome:
     record: dict[str, Any] | None = None
     issues: list[str] = field(default_factory=list)
     findings: list[dict[str, Any]] = field(default_factory=list)
-    entities: Counter = field(default_factory=Counter)
+    entities: Counter = field(default_factory=_new_counter)
     dup_key: int | None = None
     minhash: Any = None
     example: tuple[str, str, str, str] | None = None  # prompt, response, their tokens joined by spaces
@@ -48,7 +54,7 @@ class Outcome:
     changed: bool = False
     drop: str | None = None
     residual: list[dict[str, Any]] = field(default_factory=list)
-    entities_after: Counter = field(default_factory=Counter)
+    entities_after: Counter = field(default_factory=_new_counter)
 
     def __reduce__(self) -> tuple:
         # Outcomes cross a process boundary per record (pool and Ray workers -> driver). The default pickle
@@ -88,18 +94,20 @@ def clean_finding(line: int, check: str, message: str, fieldpath: str | None = N
 
 
 def pii_finding(line: int, path: str, span: PiiSpan, value: str) -> dict[str, Any]:
+    entity = span.entity
+    _, severity, check = ENTITY_FACTS[entity]
     return {
         "line": line,
         "field": path,
         "start": span.start,
         "end": span.end,
-        "entity": span.entity,
-        "severity": span.severity.value,
+        "entity": entity,
+        "severity": severity,
         "score": round(span.score, 3),
         "recognizer": span.recognizer,
-        "check": span.check,
-        "preview": mask_preview(value, span.entity),
-        "message": f"{span.entity} in {path}",
+        "check": check,
+        "preview": mask_preview(value, entity),
+        "message": f"{entity} in {path}",
     }
 
 
@@ -154,13 +162,14 @@ class RecordProcessor:
                     out.findings.append(clean_finding(item.line, check, message))
         spans_by_path: dict[str, list[PiiSpan]] = {}
         if self.engine is not None:
-            found = self.engine.find_fields([t for _, t in fields])
-            for (path, text), spans in zip(fields, found, strict=True):
+            find, line, findings, entities = self.engine.find, item.line, out.findings, out.entities
+            for path, text in fields:
+                spans = find(text)
                 if spans:
                     spans_by_path[path] = spans
                     for s in spans:
-                        out.findings.append(pii_finding(item.line, path, s, text[s.start : s.end]))
-                        out.entities[s.entity] += 1
+                        findings.append(pii_finding(line, path, s, text[s.start : s.end]))
+                        entities[s.entity] += 1
         if "exact_duplicate" in cfg.clean:
             out.dup_key = content_key(record)
         if cfg.near_duplicates:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from .matcher import CombinedMatcher
 from .ner import NerBackend
 from .recognizers import RecognizerRegistry, default_registry
-from .spans import PiiSpan, severity_of
+from .spans import ENTITY_FACTS, PiiSpan, severity_of
 
 # No recognizer can report anything in a shorter string (the shortest is a surname before 先生, e.g. 王先生).
 MIN_ENTITY_CHARS = 3
@@ -96,12 +96,13 @@ class PiiEngine:
 
     def _find(self, text: str, slots: list[tuple[int, int]]) -> list[PiiSpan]:
         found: list[PiiSpan] = []
-        recognizers = self.recognizers
+        recognizers, min_score, entities = self.recognizers, self.min_score, self.entities
+        facts = ENTITY_FACTS
         for ri, pi in slots:
             rec = recognizers[ri]
             for c in rec.candidates(text, pi):
-                if c.score >= self.min_score and c.entity in self.entities:
-                    found.append(PiiSpan(c.entity, c.start, c.end, c.score, rec.name, severity_of(c.entity)))
+                if c.score >= min_score and c.entity in entities:
+                    found.append(PiiSpan(c.entity, c.start, c.end, c.score, rec.name, facts[c.entity][0]))
         if self._ner is not None:
             for c in self._ner.find(text):
                 if c.score >= self.min_score and c.entity in self.entities:

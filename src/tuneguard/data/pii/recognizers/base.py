@@ -25,7 +25,9 @@ class Pattern:
     prefilter: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, 3-4x the cost of plain slots,
+# and recognizers create one per candidate match. Nothing hashes or keeps candidates.
+@dataclass(slots=True)
 class Candidate:
     start: int
     end: int
@@ -63,6 +65,10 @@ class Recognizer:
         # substring semantics; measured 2-4x faster per candidate).
         self._context_re = words_regex(self.context)
         self._negative_re = words_regex(self.negative_context)
+        # Per pattern, what `from_matches` needs on each call: the base score, whether group `v` is the value.
+        self._scores = tuple(p.score for p in self.patterns)
+        self._has_v = tuple("v" in c.groupindex for c in self.compiled)
+        self._is_contextual = bool(self.context or self.negative_context or self.requires_context)
 
     def validate(self, value: str, text: str, start: int, end: int) -> tuple[str, float] | None:
         return self.entities[0], 1.0
@@ -72,9 +78,9 @@ class Recognizer:
 
     def from_matches(self, text: str, pattern_index: int, matches) -> list[Candidate]:
         """Validate and score the given matches of pattern `pattern_index` (the body of `candidates`)."""
-        score0 = self.patterns[pattern_index].score
-        has_v = "v" in self.compiled[pattern_index].groupindex
-        contextual = self.context or self.negative_context or self.requires_context
+        score0 = self._scores[pattern_index]
+        has_v = self._has_v[pattern_index]
+        contextual = self._is_contextual
         out: list[Candidate] = []
         for m in matches:
             start, end = m.span("v") if has_v else m.span()
