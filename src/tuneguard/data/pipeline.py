@@ -18,6 +18,7 @@ from .checks import CheckSelection
 from .clean import DuplicateIndex
 from .pii.engine import PiiEngine
 from .pii.recognizers import default_registry
+from .poison.collect import ExampleSet
 from .process import (
     Outcome,
     ProcessConfig,
@@ -142,7 +143,7 @@ class Tally:
     by_check: Counter = field(default_factory=Counter)
     by_severity: Counter = field(default_factory=Counter)
     entities: Counter = field(default_factory=Counter)
-    examples: list = field(default_factory=list)
+    examples: ExampleSet = field(default_factory=ExampleSet)
     poison_findings: list[dict[str, Any]] = field(default_factory=list)
     gate_count: int = 0
 
@@ -167,7 +168,7 @@ class Tally:
                 extra.append(dup["check"].removeprefix("data.clean."))
                 out.findings.append(dup)
             if out.example is not None:
-                self.examples.append((out.line, *out.example))
+                self.examples.add_joined(out.line, *out.example)
         for f in out.findings:
             self.finding(f)
         self.entities.update(out.entities)
@@ -181,7 +182,9 @@ class Tally:
         if self.strict and batch.strict_error is not None:
             self._strict_error(*batch.strict_error)
         extra = self._duplicates(batch) if batch.dup_lines else []
-        self.examples.extend(batch.examples)
+        add_example = self.examples.add_joined
+        for example in batch.examples:
+            add_example(*example)
         self.entities.update(batch.entities)
         self.by_check.update(batch.by_check)
         self.by_severity.update(batch.by_severity)
@@ -243,16 +246,12 @@ class Tally:
         if not self.selection.run_poison:
             return "not selected"
         try:
-            from .poison import TuningExample, scan_poisoning
+            from .poison import scan_poisoning
         except ImportError:
             return "unavailable (tuneguard.data.poison not installed)"
-        if not self.examples:
+        examples = self.examples
+        if not examples:
             return "no tuning records"
-        examples = [
-            TuningExample(line=line, prompt=p, response=r, prompt_tokens=pt.split(" ") if pt else [],
-                          response_tokens=rt.split(" ") if rt else [])
-            for line, p, r, pt, rt in self.examples
-        ]
         found = scan_poisoning(examples, set(self.selection.poison) if self.selection.poison else None)
         for pf in found:
             d = pf.to_dict()

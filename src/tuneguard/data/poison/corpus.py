@@ -18,6 +18,7 @@ from .clusters import (
     near_duplicate_groups,
     response_clusters,
 )
+from .collect import ExampleSet
 from .model import TuningExample
 from .ngrams import GramIndex
 from .text import tokens
@@ -38,6 +39,8 @@ class Corpus:
     """The examples plus everything several checks derive from them."""
 
     def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
+        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there.
+        self._numbered = examples if isinstance(examples, ExampleSet) else None
         self.examples = list(examples)
         self.settings = settings or ScanSettings()
         self.n = len(self.examples)
@@ -49,6 +52,10 @@ class Corpus:
 
     @cached_property
     def grams(self) -> GramIndex:
+        numbered = self._numbered
+        if numbered is not None:
+            ids, lengths = np.array(numbered.ids, dtype=np.int64), np.array(numbered.lengths, dtype=np.int64)
+            return GramIndex.from_ids(list(numbered.vocab), ids, lengths)
         return GramIndex(self.prompt_tokens)
 
     @cached_property

@@ -20,10 +20,23 @@ class GramIndex:
     def __init__(self, prompt_tokens: Sequence[list[str]], max_n: int = MAX_NGRAM):
         vocab: dict[str, int] = {}
         flat = [vocab.setdefault(t, len(vocab)) for toks in prompt_tokens for t in toks]
-        self.vocab = list(vocab)
-        self.ids = np.asarray(flat, dtype=np.uint64) + np.uint64(1)
         lengths = np.fromiter((len(t) for t in prompt_tokens), dtype=np.int64, count=len(prompt_tokens))
-        self.rec = np.repeat(np.arange(len(prompt_tokens), dtype=np.int64), lengths)
+        self._index(list(vocab), np.asarray(flat, dtype=np.uint64), lengths, max_n)
+
+    @classmethod
+    def from_ids(
+        cls, vocab: list[str], ids: np.ndarray, lengths: np.ndarray, max_n: int = MAX_NGRAM
+    ) -> GramIndex:
+        """The index of prompts already numbered: `ids` are every prompt's tokens as positions in `vocab`
+        (first-seen order, as `__init__` numbers them), `lengths` the tokens per prompt."""
+        index = cls.__new__(cls)
+        index._index(vocab, np.asarray(ids, dtype=np.uint64), np.asarray(lengths, dtype=np.int64), max_n)
+        return index
+
+    def _index(self, vocab: list[str], ids: np.ndarray, lengths: np.ndarray, max_n: int) -> None:
+        self.vocab = vocab
+        self.ids = ids + np.uint64(1)
+        self.rec = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         self.max_n = max_n
         self.hash: dict[int, np.ndarray] = {}  # n -> hashes of unique (gram, record) pairs, sorted
         self.recs: dict[int, np.ndarray] = {}  # n -> the matching records
