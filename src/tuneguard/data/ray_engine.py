@@ -33,12 +33,16 @@ from tuneguard.core import UserError
 
 from .batch import ScanBatch, summarize
 from .process import Outcome, ProcessConfig, RecordProcessor
-from .records import Batch, DatasetReader, items_of
+from .records import Batch, DatasetReader, LineBatch, items_of
 
 # A shard (one map_batches task) is this many reader batches: 8 x 512 records is a few seconds of work. Each
 # task costs about 0.2-0.3 s of Ray overhead (scheduling, block (de)serialization), which with 512-record
 # shards ate the second worker's gain entirely on a 2-core machine (bench/data_ray.py).
 BATCHES_PER_SHARD = 8
+# ... and of JSON Lines at most this many bytes, fewer when the file is small: its shards are then sized so
+# that every worker gets the same number of them. With 5 shards on 2 workers the last round ran on one
+# worker while the other idled (a sixth of the second worker's time on a 10 MB file).
+MAX_SHARD_BYTES = 2 << 20
 # Shards per window and worker: each window is one Dataset execution (about 0.3-0.5 s fixed cost), and the
 # cap bounds the driver's memory on large clusters (two windows of at most 128 x 4096 records in flight).
 SHARDS_PER_WORKER = 4
@@ -195,14 +199,35 @@ def _stream_window(
         raise RuntimeError("Ray returned an incomplete window of shards")  # never silently lose records
 
 
-def _windows(batches: Iterable[Batch], per_shard: int, shards: int) -> Iterator[list[tuple[int, bytes]]]:
-    it, index = iter(batches), 0
+def shard_bytes(input_bytes: int, workers: int, most: int = MAX_SHARD_BYTES) -> int:
+    """How many bytes of JSON Lines a shard holds: at most `most`, and for a small input its even share of
+    `workers` x rounds shards, rounds being the fewest that keep each shard within `most`."""
+    workers = max(1, workers)
+    rounds = max(1, -(-input_bytes // (workers * most)))
+    return max(1, min(most, -(-input_bytes // (workers * rounds))))
+
+
+def _shards(batches: Iterable[Batch], per_shard: int, max_bytes: int) -> Iterator[list[Batch]]:
+    """Consecutive batches grouped into shards of at most `per_shard` batches and, for JSON Lines, closed
+    once they hold `max_bytes` (rows of CSV and Parquet have no byte size: only the count applies)."""
+    shard: list[Batch] = []
+    size = 0
+    for batch in batches:
+        shard.append(batch)
+        if type(batch) is LineBatch:
+            size += sum(map(len, batch.lines)) + len(batch.lines)
+        if len(shard) >= per_shard or size >= max_bytes:
+            yield shard
+            shard, size = [], 0
+    if shard:
+        yield shard
+
+
+def _windows(shards: Iterable[list[Batch]], per_window: int) -> Iterator[list[tuple[int, bytes]]]:
+    it, index = iter(shards), 0
     while True:
         window = []
-        for _ in range(shards):
-            shard = list(islice(it, per_shard))
-            if not shard:
-                break
+        for shard in islice(it, per_window):
             window.append((index, pickle.dumps(shard, protocol=pickle.HIGHEST_PROTOCOL)))
             index += 1
         if not window:
@@ -225,7 +250,8 @@ def iter_shard_results(
     env = _task_env()
     env = None if env == _JOB_ENV else env  # the job's environment already applies
     shards = min(workers * SHARDS_PER_WORKER, MAX_WINDOW_SHARDS)
-    windows = _windows(reader.batches(batch_size), BATCHES_PER_SHARD, shards)
+    per_shard = shard_bytes(reader.size, workers)
+    windows = _windows(_shards(reader.batches(batch_size), BATCHES_PER_SHARD, per_shard), shards)
     sink: queue.Queue = queue.Queue()
     stop = threading.Event()
     pending: deque[tuple[Future, int]] = deque()  # running windows and their last shard index
