@@ -39,9 +39,9 @@ from .records import Batch, DatasetReader, LineBatch, items_of
 # task costs about 0.2-0.3 s of Ray overhead (scheduling, block (de)serialization), which with 512-record
 # shards ate the second worker's gain entirely on a 2-core machine (bench/data_ray.py).
 BATCHES_PER_SHARD = 8
-# ... and of JSON Lines at most this many bytes, fewer when the file is small: its shards are then sized so
-# that every worker gets the same number of them. With 5 shards on 2 workers the last round ran on one
-# worker while the other idled (a sixth of the second worker's time on a 10 MB file).
+# ... and of JSON Lines about this many bytes (whole batches), fewer when the file is small: its shards are
+# then sized so that every worker gets the same number of them. With 5 shards on 2 workers the last round
+# ran on one worker while the other idled (a sixth of the second worker's time on a 10 MB file).
 MAX_SHARD_BYTES = 2 << 20
 # Shards per window and worker: each window is one Dataset execution (about 0.3-0.5 s fixed cost), and the
 # cap bounds the driver's memory on large clusters (two windows of at most 128 x 4096 records in flight).
@@ -207,18 +207,29 @@ def shard_bytes(input_bytes: int, workers: int, most: int = MAX_SHARD_BYTES) -> 
     return max(1, min(most, -(-input_bytes // (workers * rounds))))
 
 
-def _shards(batches: Iterable[Batch], per_shard: int, max_bytes: int) -> Iterator[list[Batch]]:
-    """Consecutive batches grouped into shards of at most `per_shard` batches and, for JSON Lines, closed
-    once they hold `max_bytes` (rows of CSV and Parquet have no byte size: only the count applies)."""
+def input_shard_bytes(reader: DatasetReader, workers: int) -> int:
+    """`shard_bytes` for this input. The file's size is the input's only when it is not compressed; a
+    compressed file holds several times its size, which would make many small shards (each costs Ray about
+    0.2-0.3 s), so those get full-size shards."""
+    return MAX_SHARD_BYTES if reader.format.compression else shard_bytes(reader.size, workers)
+
+
+def _shards(batches: Iterable[Batch], per_shard: int, shard_size: int) -> Iterator[list[Batch]]:
+    """Consecutive batches grouped into shards of at most `per_shard` batches; for JSON Lines a shard also
+    closes where the input read so far passes the next multiple of `shard_size` bytes, so the overrun of one
+    shard (it holds whole batches) does not add up: n x shard_size bytes make n shards when batches are
+    smaller than a shard. Rows of CSV and Parquet have no byte size: only the count applies to them."""
     shard: list[Batch] = []
-    size = 0
+    total, boundary = 0, shard_size
     for batch in batches:
         shard.append(batch)
         if type(batch) is LineBatch:
-            size += sum(map(len, batch.lines)) + len(batch.lines)
-        if len(shard) >= per_shard or size >= max_bytes:
+            total += sum(map(len, batch.lines)) + len(batch.lines)
+        if len(shard) >= per_shard or total >= boundary:
             yield shard
-            shard, size = [], 0
+            shard = []
+            while boundary <= total:
+                boundary += shard_size
     if shard:
         yield shard
 
@@ -250,7 +261,7 @@ def iter_shard_results(
     env = _task_env()
     env = None if env == _JOB_ENV else env  # the job's environment already applies
     shards = min(workers * SHARDS_PER_WORKER, MAX_WINDOW_SHARDS)
-    per_shard = shard_bytes(reader.size, workers)
+    per_shard = input_shard_bytes(reader, workers)
     windows = _windows(_shards(reader.batches(batch_size), BATCHES_PER_SHARD, per_shard), shards)
     sink: queue.Queue = queue.Queue()
     stop = threading.Event()

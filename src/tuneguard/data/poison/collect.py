@@ -60,6 +60,10 @@ class ExampleSet(Sequence[TuningExample]):
             )
         )
 
+    def numbering(self) -> tuple[list[str], array, array]:
+        """A copy of the vocabulary, the prompt-token ids and the prompt lengths as they stand now."""
+        return list(self.vocab), array("q", self.ids), array("q", self.lengths)
+
     def __len__(self) -> int:
         return len(self._examples)
 

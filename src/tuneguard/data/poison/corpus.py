@@ -39,8 +39,9 @@ class Corpus:
     """The examples plus everything several checks derive from them."""
 
     def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
-        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there.
-        self._numbered = examples if isinstance(examples, ExampleSet) else None
+        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there
+        # (copied now, so that examples added to the set later cannot put the index out of step).
+        self._numbered = examples.numbering() if isinstance(examples, ExampleSet) else None
         self.examples = list(examples)
         self.settings = settings or ScanSettings()
         self.n = len(self.examples)
@@ -52,10 +53,9 @@ class Corpus:
 
     @cached_property
     def grams(self) -> GramIndex:
-        numbered = self._numbered
-        if numbered is not None:
-            ids, lengths = np.array(numbered.ids, dtype=np.int64), np.array(numbered.lengths, dtype=np.int64)
-            return GramIndex.from_ids(list(numbered.vocab), ids, lengths)
+        if self._numbered is not None:
+            vocab, ids, lengths = self._numbered
+            return GramIndex.from_ids(vocab, np.array(ids, dtype=np.int64), np.array(lengths, dtype=np.int64))
         return GramIndex(self.prompt_tokens)
 
     @cached_property
