@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .collect import Numbering
 from .text import MAX_NGRAM
 
 Gram = tuple[str, ...]
@@ -18,8 +19,9 @@ class GramIndex:
     """Sorted, de-duplicated (n-gram hash, record) pairs for n = 1..MAX_NGRAM."""
 
     def __init__(self, prompt_tokens: Sequence[list[str]], max_n: int = MAX_NGRAM):
-        vocab: dict[str, int] = {}
-        flat = [vocab.setdefault(t, len(vocab)) for toks in prompt_tokens for t in toks]
+        vocab = Numbering()
+        number = vocab.__getitem__
+        flat = [i for toks in prompt_tokens for i in map(number, toks)]
         lengths = np.fromiter((len(t) for t in prompt_tokens), dtype=np.int64, count=len(prompt_tokens))
         self._index(list(vocab), np.asarray(flat, dtype=np.uint64), lengths, max_n)
 
