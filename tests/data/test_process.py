@@ -78,3 +78,44 @@ def test_batches_refuse_a_json_array(tmp_path: Path) -> None:
     path.write_text('[{"a": 1}]\n', encoding="utf-8")
     with pytest.raises(UserError, match="JSON array"):
         list(DatasetReader(path).batches(4))
+
+
+def test_a_worker_that_dies_stops_the_scan_with_a_clear_error(chat_jsonl: Path, tmp_path: Path,
+                                                              monkeypatch) -> None:
+    """A pool worker killed mid-run (the out-of-memory killer does this) must end the scan with an error
+    naming the file, not leave the parent waiting for a result that never comes."""
+    import os
+
+    from tuneguard.core import UserError
+    from tuneguard.data import process
+    from tuneguard.data.pipeline import scan_dataset
+
+    monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
+    parent = os.getpid()
+    real_run = process.RecordProcessor.run
+
+    def run_or_die(self, items):
+        if os.getpid() != parent:  # in a forked worker only
+            os._exit(9)
+        return real_run(self, items)
+
+    monkeypatch.setattr(process.RecordProcessor, "run", run_or_die)
+    with pytest.raises(UserError, match=r"train\.jsonl: a --workers process died"):
+        scan_dataset(str(chat_jsonl), DataPolicy(), parse_checks([]), workers=2)
+
+
+def test_an_error_in_a_worker_reaches_the_caller(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from tuneguard.data import process
+    from tuneguard.data.pipeline import scan_dataset
+
+    monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
+    parent = os.getpid()
+
+    def fail(self, items):
+        raise RuntimeError(f"detector failed in {'worker' if os.getpid() != parent else 'parent'}")
+
+    monkeypatch.setattr(process.RecordProcessor, "run", fail)
+    with pytest.raises(RuntimeError, match="detector failed in worker"):
+        scan_dataset(str(chat_jsonl), DataPolicy(), parse_checks([]), workers=2)

@@ -7,6 +7,8 @@ import multiprocessing as mp
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,19 +113,29 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
     # inherited by every worker instead of rebuilt in each one.
     if fork:
         prepare_fork(config)
+    # concurrent.futures rather than multiprocessing.Pool: Pool's worker-handler thread spins while a result
+    # waits to be read (~30% of the parent's CPU per record went to Pool's threads, bench/RESULTS.md), and
+    # a worker that dies (out of memory) leaves Pool waiting forever, where the executor reports it.
+    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
+                               initializer=init_worker, initargs=(config,))
+    pending: deque = deque()
     try:
-        ctx = mp.get_context("fork" if fork else "spawn")
-        with ctx.Pool(workers, initializer=init_worker, initargs=(config,)) as pool:
-            release_fork()  # the children have their copy; the parent does not need one
-            pending: deque = deque()
-            for batch in reader.batches(batch_size):
-                pending.append(pool.apply_async(task, (batch,)))
-                while len(pending) >= workers * 3:
-                    yield pending.popleft().get()
-            while pending:
-                yield pending.popleft().get()
+        for batch in reader.batches(batch_size):
+            pending.append(pool.submit(task, batch))
+            release_fork()  # the first submit forked the workers: they have their copy
+            while len(pending) >= workers * 3:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    except BrokenProcessPool:
+        raise UserError(
+            f"{reader.path}: a --workers process died before finishing its records (killed for memory?); "
+            "rerun with fewer --workers"
+        ) from None
     finally:
         release_fork()
+        # After an error or an early stop, queued batches are dropped and the running ones are not waited for.
+        pool.shutdown(wait=not pending, cancel_futures=True)
 
 
 @dataclass
