@@ -119,3 +119,17 @@ def test_an_error_in_a_worker_reaches_the_caller(chat_jsonl: Path, tmp_path: Pat
     monkeypatch.setattr(process.RecordProcessor, "run", fail)
     with pytest.raises(RuntimeError, match="detector failed in worker"):
         scan_dataset(str(chat_jsonl), DataPolicy(), parse_checks([]), workers=2)
+
+
+@pytest.mark.timeout(120)
+def test_workers_that_cannot_start_stop_the_scan(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    """An NER backend that does not load fails in each worker's start-up; multiprocessing.Pool restarted
+    such workers forever (the scan hung), the executor reports it."""
+    from tuneguard.core import UserError
+    from tuneguard.data.pipeline import scan_dataset
+
+    pytest.importorskip("spacy")
+    monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
+    policy = DataPolicy(ner_backend=str(tmp_path / "no-such-model"))
+    with pytest.raises(UserError, match=r"train\.jsonl: a --workers process died"):
+        scan_dataset(str(chat_jsonl), policy, parse_checks([]), workers=2)

@@ -127,10 +127,12 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-    except BrokenProcessPool:
+    except BrokenProcessPool as exc:
+        # Killed for memory, or its start-up (the initializer: recognizers, an NER model) failed, in which
+        # case the worker logged the error above this message.
         raise UserError(
-            f"{reader.path}: a --workers process died before finishing its records (killed for memory?); "
-            "rerun with fewer --workers"
+            f"{reader.path}: a --workers process died before finishing its records ({exc}); if it was killed "
+            "for memory, rerun with fewer --workers"
         ) from None
     finally:
         release_fork()
