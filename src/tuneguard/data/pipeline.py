@@ -111,15 +111,17 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
     fork = "fork" in mp.get_all_start_methods()
     # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database are
     # inherited by every worker instead of rebuilt in each one.
-    if fork:
-        prepare_fork(config)
-    # concurrent.futures rather than multiprocessing.Pool: Pool's worker-handler thread spins while a result
-    # waits to be read (~30% of the parent's CPU per record went to Pool's threads, bench/RESULTS.md), and
-    # a worker that dies (out of memory) leaves Pool waiting forever, where the executor reports it.
-    pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
-                               initializer=init_worker, initargs=(config,))
+    pool: ProcessPoolExecutor | None = None
     pending: deque = deque()
     try:
+        if fork:
+            prepare_fork(config)
+        # concurrent.futures rather than multiprocessing.Pool: Pool's worker-handler thread spins while a
+        # result waits to be read (~30% of the parent's CPU per record went to Pool's threads,
+        # bench/RESULTS.md), and a worker that dies (out of memory) leaves Pool waiting forever, where the
+        # executor reports it.
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
+                                   initializer=init_worker, initargs=(config,))
         for batch in reader.batches(batch_size):
             pending.append(pool.submit(task, batch))
             release_fork()  # the first submit forked the workers: they have their copy
@@ -137,7 +139,8 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
     finally:
         release_fork()
         # After an error or an early stop, queued batches are dropped and the running ones are not waited for.
-        pool.shutdown(wait=not pending, cancel_futures=True)
+        if pool is not None:
+            pool.shutdown(wait=not pending, cancel_futures=True)
 
 
 @dataclass
