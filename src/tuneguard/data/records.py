@@ -11,7 +11,9 @@ import gzip
 import io
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -144,33 +146,28 @@ class DatasetReader:
         return raw
 
     def __iter__(self) -> Iterator[RawItem]:
-        try:
-            if self.format.kind == "jsonl":
-                yield from self._jsonl()
-            elif self.format.kind == "csv":
-                yield from self._csv()
-            else:
-                yield from self._parquet()
-        except (OSError, EOFError) as exc:
-            raise UserError(
-                f"{self.path}: cannot read ({self.format.compression or self.format.kind}): {exc}"
-            ) from None
+        if self.format.kind == "jsonl":
+            for batch in self.batches(4096):
+                yield from batch.items()
+            return
+        with self._read_errors():
+            yield from self._csv() if self.format.kind == "csv" else self._parquet()
 
     def batches(self, size: int) -> Iterator[Batch]:
         """The input in batches of `size` items, in order: JSON Lines as LineBatch (cheap to send to a
         worker), CSV and Parquet rows as lists of RawItems."""
         if self.format.kind != "jsonl":
-            batch: list[RawItem] = []
-            for item in self:
-                batch.append(item)
-                if len(batch) >= size:
-                    yield batch
-                    batch = []
-            if batch:
+            rows = iter(self)
+            while batch := list(islice(rows, size)):
                 yield batch
             return
-        try:
+        with self._read_errors():
             yield from self._jsonl_batches(size)
+
+    @contextmanager
+    def _read_errors(self) -> Iterator[None]:
+        try:
+            yield
         except (OSError, EOFError) as exc:
             raise UserError(
                 f"{self.path}: cannot read ({self.format.compression or self.format.kind}): {exc}"
@@ -178,7 +175,9 @@ class DatasetReader:
 
     def _jsonl_batches(self, size: int) -> Iterator[LineBatch]:
         with self._open_bytes() as fh:
-            self._refuse_array(fh)
+            if fh.peek(64)[:64].lstrip()[:1] == b"[":
+                raise UserError(f"{self.path}: a JSON array, not JSON Lines; write one object per line "
+                                "(e.g. `jq -c '.[]' in.json > out.jsonl`)")
             first, lines = 1, []
             for line in fh:
                 lines.append(line.rstrip(b"\r\n"))
@@ -187,17 +186,6 @@ class DatasetReader:
                     first, lines = first + len(lines), []
             if lines:
                 yield LineBatch(first, lines)
-
-    def _jsonl(self) -> Iterator[RawItem]:
-        with self._open_bytes() as fh:
-            self._refuse_array(fh)
-            for n, line in enumerate(fh, 1):
-                yield RawItem(n, raw=line.rstrip(b"\r\n"))
-
-    def _refuse_array(self, fh: IO[bytes]) -> None:
-        if fh.peek(64)[:64].lstrip()[:1] == b"[":
-            raise UserError(f"{self.path}: a JSON array, not JSON Lines; write one object per line "
-                            "(e.g. `jq -c '.[]' in.json > out.jsonl`)")
 
     def _csv(self) -> Iterator[RawItem]:
         with self._open_bytes() as fh:
