@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from .matcher import CombinedMatcher
 from .ner import NerBackend
 from .recognizers import RecognizerRegistry, default_registry
-from .spans import ENTITY_FACTS, PiiSpan, severity_of
+from .spans import ENTITY_FACTS, PiiSpan
 
 # No recognizer can report anything in a shorter string (the shortest is a surname before 先生, e.g. 王先生).
 MIN_ENTITY_CHARS = 3
@@ -108,7 +108,7 @@ class PiiEngine:
                 if c.score >= self.min_score and c.entity in self.entities:
                     found.append(
                         PiiSpan(
-                            c.entity, c.start, c.end, c.score, f"ner:{self._ner.kind}", severity_of(c.entity)
+                            c.entity, c.start, c.end, c.score, f"ner:{self._ner.kind}", facts[c.entity][0]
                         )
                     )
         return resolve_overlaps(found) if len(found) > 1 else found

@@ -30,14 +30,29 @@ class Numbering(dict):
         return number
 
 
+class TokenNumbering:
+    """Prompts' tokens numbered in first-seen order: the vocabulary, every token as its id, tokens per
+    prompt. The one numbering both ExampleSet and GramIndex use, so their ids agree by construction."""
+
+    def __init__(self) -> None:
+        self.vocab: dict[str, int] = Numbering()
+        self.ids = array("q")
+        self.lengths = array("q")
+
+    def add(self, tokens: Sequence[str]) -> None:
+        self.ids.extend(map(self.vocab.__getitem__, tokens))
+        self.lengths.append(len(tokens))
+
+
 class ExampleSet(Sequence[TuningExample]):
     """A sequence of TuningExamples that also carries the prompt-token vocabulary of what it holds."""
 
     def __init__(self, examples: Sequence[TuningExample] = ()) -> None:
         self._examples: list[TuningExample] = []
-        self.vocab: dict[str, int] = Numbering()  # prompt token -> id, in first-seen order
-        self.ids = array("q")  # every prompt token of every example, as vocabulary ids
-        self.lengths = array("q")  # prompt tokens per example
+        numbering = self._numbering = TokenNumbering()
+        # prompt token -> id in first-seen order; every prompt token of every example as its id; tokens per
+        # example (the numbering's own objects, growing with it)
+        self.vocab, self.ids, self.lengths = numbering.vocab, numbering.ids, numbering.lengths
         for e in examples:
             self.append(e)
 
@@ -51,8 +66,7 @@ class ExampleSet(Sequence[TuningExample]):
                 example.response_tokens if example.response_tokens is not None else tokens(example.response),
             )
         self._examples.append(example)
-        self.ids.extend(map(self.vocab.__getitem__, example.prompt_tokens))
-        self.lengths.append(len(example.prompt_tokens))
+        self._numbering.add(example.prompt_tokens)
 
     def add_joined(
         self, line: int, prompt: str, response: str, prompt_tokens: str, response_tokens: str

@@ -54,8 +54,7 @@ class Corpus:
     @cached_property
     def grams(self) -> GramIndex:
         if self._numbered is not None:
-            vocab, ids, lengths = self._numbered
-            return GramIndex.from_ids(vocab, np.array(ids, dtype=np.int64), np.array(lengths, dtype=np.int64))
+            return GramIndex.from_ids(*self._numbered)
         return GramIndex(self.prompt_tokens)
 
     @cached_property

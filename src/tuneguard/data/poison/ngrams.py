@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .collect import Numbering
+from .collect import TokenNumbering
 from .text import MAX_NGRAM
 
 Gram = tuple[str, ...]
@@ -19,25 +19,24 @@ class GramIndex:
     """Sorted, de-duplicated (n-gram hash, record) pairs for n = 1..MAX_NGRAM."""
 
     def __init__(self, prompt_tokens: Sequence[list[str]], max_n: int = MAX_NGRAM):
-        vocab = Numbering()
-        number = vocab.__getitem__
-        flat = [i for toks in prompt_tokens for i in map(number, toks)]
-        lengths = np.fromiter((len(t) for t in prompt_tokens), dtype=np.int64, count=len(prompt_tokens))
-        self._index(list(vocab), np.asarray(flat, dtype=np.uint64), lengths, max_n)
+        numbering = TokenNumbering()
+        for toks in prompt_tokens:
+            numbering.add(toks)
+        self._index(list(numbering.vocab), numbering.ids, numbering.lengths, max_n)
 
     @classmethod
-    def from_ids(
-        cls, vocab: list[str], ids: np.ndarray, lengths: np.ndarray, max_n: int = MAX_NGRAM
-    ) -> GramIndex:
-        """The index of prompts already numbered: `ids` are every prompt's tokens as positions in `vocab`
-        (first-seen order, as `__init__` numbers them), `lengths` the tokens per prompt."""
+    def from_ids(cls, vocab: list[str], ids, lengths, max_n: int = MAX_NGRAM) -> GramIndex:
+        """The index of prompts already numbered (a TokenNumbering's vocabulary, ids and lengths, as arrays
+        or sequences): `ids` are every prompt's tokens as positions in `vocab`, `lengths` the tokens per
+        prompt."""
         index = cls.__new__(cls)
-        index._index(vocab, np.asarray(ids, dtype=np.uint64), np.asarray(lengths, dtype=np.int64), max_n)
+        index._index(vocab, ids, lengths, max_n)
         return index
 
-    def _index(self, vocab: list[str], ids: np.ndarray, lengths: np.ndarray, max_n: int) -> None:
+    def _index(self, vocab: list[str], ids, lengths, max_n: int) -> None:
         self.vocab = vocab
-        self.ids = ids + np.uint64(1)
+        self.ids = np.asarray(ids, dtype=np.uint64) + np.uint64(1)
+        lengths = np.asarray(lengths, dtype=np.int64)
         self.rec = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
         self.max_n = max_n
         self.hash: dict[int, np.ndarray] = {}  # n -> hashes of unique (gram, record) pairs, sorted
