@@ -162,6 +162,8 @@ class RecordProcessor:
                     out.findings.append(clean_finding(item.line, check, message))
         spans_by_path: dict[str, list[PiiSpan]] = {}
         if self.engine is not None:
+            # One matcher pass per field: measured faster than one pass over the joined record, where every
+            # field then runs every pattern that fired anywhere in the record.
             find, line, findings, entities = self.engine.find, item.line, out.findings, out.entities
             for path, text in fields:
                 spans = find(text)

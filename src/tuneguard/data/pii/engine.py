@@ -85,15 +85,6 @@ class PiiEngine:
             return list(known)
         return self._find(text, self._matcher.hits(text))
 
-    def find_fields(self, texts: list[str]) -> list[list[PiiSpan]]:
-        """`find` for every string of one record.
-
-        One matcher pass per field measured faster than one pass over the joined record, where every field
-        then runs every pattern that fired anywhere in the record.
-        """
-        find = self.find
-        return [find(t) for t in texts]
-
     def _find(self, text: str, slots: list[tuple[int, int]]) -> list[PiiSpan]:
         found: list[PiiSpan] = []
         recognizers, min_score, entities = self.recognizers, self.min_score, self.entities
