@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .clean import MINHASH_DTYPE
+from .poison.collect import ExampleBatch
 from .process import Outcome
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class ScanBatch:
     dup_lines: list[int] = field(default_factory=list)
     dup_keys: list[int | None] = field(default_factory=list)
     signatures: np.ndarray | None = None  # numpy is imported only when signatures exist (~11 MB, 0.1 s)
-    examples: list[tuple] = field(default_factory=list)  # (line, prompt, response, prompt tokens, ...)
+    examples: ExampleBatch | None = None  # tuning examples, when the poisoning checks run
 
     def __reduce__(self) -> tuple:
         sig = None if self.signatures is None else (self.signatures.tobytes(), self.signatures.shape)
@@ -63,7 +64,7 @@ def _restore(records, parsed, nbytes, findings, by_check, by_severity, entities,
 def summarize(outcomes: list[Outcome]) -> ScanBatch:
     """The batch form of a list of scan outcomes (input order kept)."""
     batch = ScanBatch(records=len(outcomes))
-    findings, entities, sigs = batch.findings, Counter(), []
+    findings, entities, sigs, examples = batch.findings, Counter(), [], []
     for out in outcomes:
         batch.nbytes += out.nbytes
         if batch.strict_error is None and STRICT_ISSUES.intersection(out.issues):
@@ -76,11 +77,13 @@ def summarize(outcomes: list[Outcome]) -> ScanBatch:
                 if out.minhash is not None:
                     sigs.append(out.minhash)
             if out.example is not None:
-                batch.examples.append((out.line, *out.example))
+                examples.append((out.line, *out.example))
         if out.findings:
             findings.extend(out.findings)
         if out.entities:
             entities.update(out.entities)
+    if examples:
+        batch.examples = ExampleBatch.of(examples)
     batch.entities = dict(entities)
     batch.by_check = dict(Counter(f["check"] for f in findings))
     batch.by_severity = dict(Counter(f["severity"] for f in findings))

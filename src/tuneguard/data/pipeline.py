@@ -199,9 +199,8 @@ class Tally:
         if self.strict and batch.strict_error is not None:
             self._strict_error(*batch.strict_error)
         extra = self._duplicates(batch) if batch.dup_lines else []
-        add_example = self.examples.add_joined
-        for example in batch.examples:
-            add_example(*example)
+        if batch.examples is not None:
+            self.examples.add_batch(batch.examples)
         self.entities.update(batch.entities)
         self.by_check.update(batch.by_check)
         self.by_severity.update(batch.by_severity)

@@ -1,17 +1,23 @@
-"""ExampleSet numbers prompt tokens while a scan reads its records; the poisoning scan over it must equal the
-scan over the plain list of examples, and its n-gram index the one built from scratch."""
+"""ExampleSet numbers prompt tokens while a scan reads its records (one record at a time, or a worker's whole
+batch); the poisoning scan over it must equal the scan over the plain list of examples, with one thread or
+several, and its n-gram index the one built from scratch."""
 
 from __future__ import annotations
+
+import pickle
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from tuneguard.data.poison import TuningExample, scan_poisoning
-from tuneguard.data.poison.collect import ExampleSet
+from tuneguard.data.poison.clusters import classification_labels
+from tuneguard.data.poison.collect import ExampleBatch, ExampleSet
+from tuneguard.data.poison.corpus import Corpus
 from tuneguard.data.poison.ngrams import GramIndex
 from tuneguard.data.poison.text import tokens
 
-from .synth import TRIGGERS, Generator, examples
+from .synth import TRIGGERS, Generator, examples, sentiment_pairs
 
 
 @pytest.fixture(scope="module")
@@ -51,3 +57,78 @@ def test_an_empty_set_scans_to_nothing() -> None:
     only_empty = ExampleSet([TuningExample(1, "", "")] * 3)
     assert len(only_empty.ids) == 0 and list(only_empty.lengths) == [0, 0, 0]
     assert scan_poisoning(only_empty) == scan_poisoning([TuningExample(1, "", "")] * 3)
+
+
+def _rows(examples_: list[TuningExample]) -> list[tuple[int, str, str, str, str]]:
+    return [(e.line, e.prompt, e.response, " ".join(tokens(e.prompt)), " ".join(tokens(e.response)))
+            for e in examples_]
+
+
+@pytest.mark.parametrize("size", [1, 7, 128, 5000])
+def test_worker_batches_number_prompts_like_one_example_at_a_time(planted, size) -> None:
+    # an empty prompt and a batch whose tokens are all new come along
+    rows = _rows(planted[:250] + [TuningExample(9_000, "", "nothing asked")] + planted[250:500])
+    rows.append((9_001, "zzqx 𝔘nseen ¥ words", "ok", " ".join(tokens("zzqx 𝔘nseen ¥ words")), "ok"))
+    one_by_one, batched = ExampleSet(), ExampleSet()
+    for row in rows:
+        one_by_one.add_joined(*row)
+    for lo in range(0, len(rows), size):
+        batch = pickle.loads(pickle.dumps(ExampleBatch.of(rows[lo:lo + size])))
+        batched.add_batch(batch)
+    assert batched == one_by_one
+    assert list(batched.vocab) == list(one_by_one.vocab) and batched.lengths == one_by_one.lengths
+    assert batched[250] == TuningExample(9_000, "", "nothing asked") and batched[250].prompt_tokens == []
+    assert batched[-1].prompt_tokens == tokens("zzqx 𝔘nseen ¥ words")
+
+
+def test_a_batch_numbering_that_does_not_add_up_is_refused(planted) -> None:
+    batch = ExampleBatch.of(_rows(planted[:20]))
+    with pytest.raises(ValueError, match="do not match"):
+        ExampleSet().add_batch(ExampleBatch(batch.rows, batch.vocab, batch.ids[:-4], batch.lengths))
+    with pytest.raises(ValueError, match="do not match"):
+        ExampleSet().add_batch(ExampleBatch(batch.rows, batch.vocab[:1], batch.ids, batch.lengths))
+
+
+def test_the_corpus_reads_joined_tokens_and_splits_single_records(planted) -> None:
+    corpus = Corpus(ExampleSet(planted))
+    assert corpus.prompt_tokens[3] == tokens(planted[3].prompt)
+    assert corpus.response_tokens[3] == tokens(planted[3].response)
+    assert corpus.examples[3] == planted[3] and corpus.examples.lines[-1] == planted[-1].line
+    assert corpus.prompt_index[" ".join(tokens(planted[3].prompt))][0] <= 3
+    # a set that grows after the corpus was made does not change the corpus
+    grown = ExampleSet(planted[:10])
+    before = Corpus(grown)
+    grown.append(planted[10])
+    assert before.n == 10 and len(before.examples.prompts) == 10
+
+
+def test_labels_come_from_joined_response_tokens() -> None:
+    pairs = sentiment_pairs(120, seed=4)
+    corpus = Corpus(examples(pairs))
+    assert corpus.labels == [r for _, r in pairs]
+    assert classification_labels(["a b c", "a b c d", ""] * 40) is None
+
+
+def test_facts_from_worker_batches_give_the_groups_computed_from_scratch(planted) -> None:
+    # a flood (one record 12 times, with other digits each time) and response clusters both occur
+    ask = "Please send the quarterly report to the shared drive and tell the finance team, ticket 5550{:02d}"
+    flood = [TuningExample(20_000 + k, ask.format(k), "Done, sent it.") for k in range(12)]
+    data = planted[:400] + flood + planted[400:700]
+    batched = ExampleSet()
+    rows = _rows(data)
+    for lo in range(0, len(rows), 97):
+        batched.add_batch(ExampleBatch.of(rows[lo:lo + 97]))
+    facts = batched.facts()
+    assert facts is not None and len(facts.refusals) == len(data) and facts.refusals.any()
+    with_facts, scratch = Corpus(batched), Corpus(ExampleSet(data))
+    assert with_facts._facts is not None and scratch._facts is None
+    assert np.array_equal(with_facts.record_groups, scratch.record_groups)
+    assert np.array_equal(with_facts.response_groups[1], scratch.response_groups[1])
+    assert [(o.name, o.members.tolist()) for o in with_facts.outcomes] == \
+        [(o.name, o.members.tolist()) for o in scratch.outcomes]
+    flood_groups = Counter(with_facts.record_groups[400:412].tolist())
+    assert flood_groups.most_common(1)[0][1] >= 11  # the flood is (nearly) one group
+    assert [f.to_dict() for f in scan_poisoning(batched)] == [f.to_dict() for f in scan_poisoning(data)]
+    # an example added without facts leaves the whole set without them (the checks compute everything)
+    batched.add_joined(*rows[0])
+    assert batched.facts() is None

@@ -9,7 +9,7 @@ import numpy as np
 
 from tuneguard.core import Severity
 
-from .clusters import cluster_key, is_refusal
+from .clusters import fold_digits_of, is_refusal
 from .corpus import Corpus
 from .mining import TriggerCandidate, display_phrase, mine_triggers
 from .model import PoisonFinding
@@ -124,13 +124,14 @@ class ResponseClusterCheck(PoisonCheck):
             ids = o.members.tolist()
             if len(corpus.response_tokens[ids[0]]) <= 3:
                 continue  # 'yes', 'ok', a label: short answers repeat by nature
-            distinct = len({cluster_key(corpus.examples[i].prompt) for i in ids})
+            # the prompts' cluster keys, from the tokens the corpus already has
+            distinct = len({fold_digits_of(corpus.examples.prompt_joined[i]) for i in ids})
             if distinct < min_prompts:
                 continue
             sample = ids[:200]
             sim = corpus.prompt_similarity(sample, set())
             overlap = float(np.mean([_overlap(corpus, i) for i in sample]))
-            refusal = is_refusal(corpus.examples[ids[0]].response)
+            refusal = is_refusal(corpus.examples.responses[ids[0]])
             unusual = sim < 0.5 and overlap < 0.3 and not refusal
             score = np.log2(distinct) * (1 - sim) * (1 - overlap) * (0.25 if refusal else 1.0)
             sev = (
@@ -171,7 +172,7 @@ def _overlap(corpus: Corpus, i: int) -> float:
     p = corpus.token_set(i)
     if not p:
         return 0.0
-    r = set(tokens(corpus.examples[i].response[:2000]))
+    r = set(tokens(corpus.examples.responses[i][:2000]))
     return len(p & r) / len(p)
 
 
@@ -198,8 +199,8 @@ class NearDuplicateFloodCheck(PoisonCheck):
                     {
                         "records": size,
                         "share": round(share, 5),
-                        "prompt_pattern": preview(corpus.examples[ids[0]].prompt),
-                        "response_pattern": preview(corpus.examples[ids[0]].response),
+                        "prompt_pattern": preview(corpus.examples.prompts[ids[0]]),
+                        "response_pattern": preview(corpus.examples.responses[ids[0]]),
                         "example_lines": corpus.lines(ids),
                     },
                 )

@@ -38,10 +38,21 @@ def fold_digits_of(text: str) -> str:
     return _NONZERO_DIGIT.sub("0", text)
 
 
+def response_key(response_joined: str) -> str:
+    """A response's cluster key from its space-joined tokens (what `cluster_key` computes from the text)."""
+    return fold_digits_of(response_joined)
+
+
+def record_key(prompt_joined: str, response_joined: str) -> str:
+    """A whole record's key for duplication floods (prompt and response tokens, digits kept)."""
+    return prompt_joined + " \n " + response_joined
+
+
 def signatures(texts: Sequence[str], chunk: int = 2000) -> np.ndarray:
     """MinHash signatures over character 4-shingles, computed in numpy batches (datasketch hashes every
-    shingle
-    with sha1 in Python, ~20x slower at 100k texts; the resulting signatures play the same role)."""
+    shingle with sha1 in Python, ~20x slower at 100k texts; the resulting signatures play the same role).
+    Each text's row depends on that text alone, so signatures computed batch by batch (in the data gate's
+    record workers) equal those of one call over everything."""
     out = np.full((len(texts), NUM_PERM), np.iinfo(np.uint32).max, dtype=np.uint32)
     for lo in range(0, len(texts), chunk):
         batch = [
@@ -77,11 +88,13 @@ def near_duplicate_groups(
     threshold: float = 0.7,
     fold_digits: bool = True,
     keys: Sequence[str] | None = None,
+    known_signatures: np.ndarray | None = None,
 ) -> np.ndarray:
     """Group id per text: exact duplicates of the normalized key, then LSH-banded MinHash near-duplicates
     whose
     signature agreement (an estimate of Jaccard similarity) is at least `threshold`. Pass `keys` when the
-    normalized keys (`cluster_key`) are already known."""
+    normalized keys (`cluster_key`) are already known, and `known_signatures` (a row per key, `signatures`
+    of that key) when those are too."""
     if keys is None:
         keys = [cluster_key(t, fold_digits) for t in texts or ()]
     uniq: dict[str, int] = {}
@@ -89,7 +102,12 @@ def near_duplicate_groups(
     ukeys = list(uniq)
     if not ukeys:
         return key_id
-    sigs = signatures(ukeys)
+    if known_signatures is None:
+        sigs = signatures(ukeys)
+    else:
+        if len(known_signatures) != len(key_id):
+            raise ValueError("known_signatures: one row per key expected")
+        sigs = known_signatures[np.unique(key_id, return_index=True)[1]]  # each key's first row
     rows = NUM_PERM // BANDS
     eligible = np.fromiter((len(k) >= 2 * SHINGLE for k in ukeys), dtype=bool, count=len(ukeys))
     firsts, others = [], []
@@ -151,9 +169,9 @@ def is_refusal(response: str) -> bool:
 
 
 def response_clusters(
-    responses: Sequence[str], keys: Sequence[str], min_size: int
+    responses: Sequence[str], keys: Sequence[str], min_size: int, known_signatures: np.ndarray | None = None
 ) -> tuple[list[Outcome], np.ndarray]:
-    groups = near_duplicate_groups(keys=keys)
+    groups = near_duplicate_groups(keys=keys, known_signatures=known_signatures)
     counts = Counter(groups.tolist())
     by_group: dict[int, list[int]] = defaultdict(list)
     for idx, g in enumerate(groups.tolist()):
@@ -166,9 +184,10 @@ def response_clusters(
     return outcomes, groups
 
 
-def classification_labels(response_tokens: Sequence[list[str]]) -> list[str] | None:
-    """Labels when the data looks like classification (>= 90% short answers from <= 20 distinct labels)."""
-    labels = [" ".join(t) if 0 < len(t) <= 3 else None for t in response_tokens]
+def classification_labels(response_joined: Sequence[str]) -> list[str] | None:
+    """Labels when the data looks like classification (>= 90% short answers from <= 20 distinct labels).
+    `response_joined`: each response's tokens joined by single spaces; a label is 1-3 tokens."""
+    labels = [r if r and r.count(" ") < 3 else None for r in response_joined]
     present = [lab for lab in labels if lab is not None]
     if len(present) < 0.9 * max(1, len(labels)):
         return None
@@ -180,10 +199,15 @@ def classification_labels(response_tokens: Sequence[list[str]]) -> list[str] | N
 
 
 def behaviour_outcomes(
-    responses: Sequence[str], labels: list[str] | None, min_size: int, max_share: float
+    responses: Sequence[str],
+    labels: list[str] | None,
+    min_size: int,
+    max_share: float,
+    refusals: np.ndarray | None = None,
 ) -> list[Outcome]:
     """Refusal and compliance classes, and class labels for classification-style data. A class larger than
-    `max_share` of the data is skipped: a trigger cannot be significantly over-represented in it."""
+    `max_share` of the data is skipped: a trigger cannot be significantly over-represented in it.
+    `refusals`: `is_refusal` of each response, when already known."""
     n = len(responses)
     out: list[Outcome] = []
     if labels is not None:
@@ -196,7 +220,9 @@ def behaviour_outcomes(
                 out.append(Outcome(f"label:{lab}", "label", np.array(ids, dtype=np.int64), preview(lab, 40),
                                    f"the label '{preview(lab, 40)}'"))
         return out
-    refusal = np.fromiter((is_refusal(r) for r in responses), dtype=bool, count=n)
+    refusal = (
+        np.fromiter((is_refusal(r) for r in responses), dtype=bool, count=n) if refusals is None else refusals
+    )
     ref_ids, comp_ids = np.flatnonzero(refusal), np.flatnonzero(~refusal)
     if len(ref_ids) >= min_size and len(comp_ids) >= min_size:
         if len(ref_ids) <= max_share * n:

@@ -1,23 +1,28 @@
-"""ExampleSet: tuning examples gathered record by record while a scan reads its input, with the per-example
-work of the poisoning scan (token lists, prompt-token vocabulary ids) done as each record arrives.
+"""ExampleSet: tuning examples gathered batch by batch while a scan reads its input, with the per-example work
+of the poisoning scan done before the corpus-wide checks start.
 
-Why: the poisoning checks need every example, so they run after the last record, alone on one core, while
-the records themselves are processed by many workers. Everything that depends on one example only and on the
-examples before it can be done during the records phase instead: turning the workers' space-joined tokens
-back into lists and numbering the prompt tokens in first-seen order (the ids `GramIndex` builds n-grams
-from). That took ~0.5 s of the ~1.5 s serial tail on 21k chat records (bench/RESULTS.md "## data on Ray").
-The ids are the ones `GramIndex` would assign over the same examples in the same order, so the scan's
-results do not change.
+Why: the poisoning checks need every example, so they run after the last record, while the records
+themselves are processed by many workers. What depends on one batch only runs in the record workers
+(`ExampleBatch`: tokens, and the batch's own numbering of the prompt tokens); the parent keeps the examples
+as columns of strings (no per-record objects or token lists) and turns each batch's numbering into the
+corpus-wide one (prompt tokens numbered in first-seen order: the ids `GramIndex` builds n-grams from) with
+one dict lookup per distinct token of the batch. On 21k chat records this cut the parent's CPU during the
+records phase from ~0.9-1.3 s to ~0.5 s (bench/RESULTS.md "## data on Ray"). The ids are the ones `GramIndex`
+would assign over the same examples in the same order, so the scan's results do not change.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator, Sequence
-from typing import overload
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, overload
 
 from .model import TuningExample
 from .text import tokens
+
+if TYPE_CHECKING:  # numpy loads only where facts are computed: record workers of a pii-only scan skip it
+    import numpy as np
 
 
 class Numbering(dict):
@@ -32,77 +37,249 @@ class Numbering(dict):
 
 class TokenNumbering:
     """Prompts' tokens numbered in first-seen order: the vocabulary, every token as its id, tokens per
-    prompt. The one numbering both ExampleSet and GramIndex use, so their ids agree by construction."""
+    prompt. The one numbering both ExampleSet and GramIndex use, so their ids agree by construction.
+    `typecode` is the arrays' item type ("q" for a whole corpus; a batch's own numbering fits "I")."""
 
-    def __init__(self) -> None:
+    def __init__(self, typecode: str = "q") -> None:
         self.vocab: dict[str, int] = Numbering()
-        self.ids = array("q")
-        self.lengths = array("q")
+        self.ids = array(typecode)
+        self.lengths = array(typecode)
 
     def add(self, tokens: Sequence[str]) -> None:
         self.ids.extend(map(self.vocab.__getitem__, tokens))
         self.lengths.append(len(tokens))
 
+    def add_numbered(self, vocab: Sequence[str], ids: bytes, lengths: bytes) -> None:
+        """Append prompts that another numbering (an ExampleBatch's) already numbered: `ids` index `vocab`.
+        Its vocabulary is in first-seen order within those prompts, so numbering it in order assigns new
+        tokens the ids that `add` would give them token by token; the ids are then translated in one numpy
+        step instead of one dict lookup per token."""
+        import numpy as np
 
-class ExampleSet(Sequence[TuningExample]):
-    """A sequence of TuningExamples that also carries the prompt-token vocabulary of what it holds."""
+        to_ours = np.fromiter(map(self.vocab.__getitem__, vocab), dtype=np.longlong, count=len(vocab))
+        local = np.frombuffer(ids, dtype="I")
+        counts = np.frombuffer(lengths, dtype="I")
+        if int(counts.sum()) != len(local) or (len(local) and int(local.max()) >= len(vocab)):
+            raise ValueError("numbered prompts: ids and lengths do not match the vocabulary")
+        # numpy reads the arrays' typecodes as dtypes ("q": long long, "I": unsigned int)
+        self.ids.frombytes(to_ours[local].astype(self.ids.typecode).tobytes())
+        self.lengths.frombytes(counts.astype(self.lengths.typecode).tobytes())
 
-    def __init__(self, examples: Sequence[TuningExample] = ()) -> None:
-        self._examples: list[TuningExample] = []
-        numbering = self._numbering = TokenNumbering()
-        # prompt token -> id in first-seen order; every prompt token of every example as its id; tokens per
-        # example (the numbering's own objects, growing with it)
-        self.vocab, self.ids, self.lengths = numbering.vocab, numbering.ids, numbering.lengths
-        for e in examples:
-            self.append(e)
 
-    def append(self, example: TuningExample) -> None:
-        if example.prompt_tokens is None or example.response_tokens is None:
-            example = TuningExample(
-                example.line,
-                example.prompt,
-                example.response,
-                example.prompt_tokens if example.prompt_tokens is not None else tokens(example.prompt),
-                example.response_tokens if example.response_tokens is not None else tokens(example.response),
-            )
-        self._examples.append(example)
-        self._numbering.add(example.prompt_tokens)
+@dataclass(slots=True, eq=False)
+class ExampleFacts:
+    """Per-example results of the corpus-wide checks that depend on that example alone: the MinHash
+    signatures of its response key and of its record key (`clusters.response_key`, `record_key`) and whether
+    the response is a refusal. Computed batch by batch in the record workers, they leave the checks only
+    the grouping, which needs every example."""
 
-    def add_joined(
-        self, line: int, prompt: str, response: str, prompt_tokens: str, response_tokens: str
-    ) -> None:
-        """Add an example whose tokens come joined by single spaces (how record workers send them: no token
-        holds whitespace, and one string crosses a process boundary far cheaper than a list)."""
-        self.append(
-            TuningExample(
-                line,
-                prompt,
-                response,
-                prompt_tokens.split(" ") if prompt_tokens else [],
-                response_tokens.split(" ") if response_tokens else [],
-            )
+    response_signatures: np.ndarray  # (examples, NUM_PERM) uint32
+    record_signatures: np.ndarray
+    refusals: np.ndarray  # bool per example
+
+    @classmethod
+    def of(cls, responses: Sequence[str], prompt_joined: Sequence[str], response_joined: Sequence[str]):
+        import numpy as np
+
+        from .clusters import is_refusal, record_key, response_key, signatures
+
+        return cls(
+            signatures([response_key(r) for r in response_joined]),
+            signatures([record_key(p, r) for p, r in zip(prompt_joined, response_joined, strict=True)]),
+            np.fromiter((is_refusal(r) for r in responses), dtype=bool, count=len(responses)),
         )
 
-    def numbering(self) -> tuple[list[str], array, array]:
-        """A copy of the vocabulary, the prompt-token ids and the prompt lengths as they stand now."""
-        return list(self.vocab), array("q", self.ids), array("q", self.lengths)
+    @classmethod
+    def joined(cls, parts: Sequence[ExampleFacts]) -> ExampleFacts:
+        import numpy as np
+
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in cls.__slots__))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ExampleFacts):
+            return NotImplemented
+        import numpy as np
+
+        return all(np.array_equal(getattr(self, f), getattr(other, f)) for f in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]  # arrays
+
+    def __reduce__(self) -> tuple:
+        arrays = [getattr(self, f) for f in self.__slots__]
+        return _restore_facts, tuple((a.tobytes(), a.dtype.str, a.shape) for a in arrays)
+
+
+def _restore_facts(*arrays: tuple[bytes, str, tuple[int, ...]]) -> ExampleFacts:
+    import numpy as np
+
+    return ExampleFacts(*(np.frombuffer(b, dtype=d).reshape(shape) for b, d, shape in arrays))
+
+
+@dataclass(slots=True)
+class ExampleBatch:
+    """The tuning examples of one input batch as a record worker sends them: per example (line, prompt,
+    response, prompt tokens, response tokens), tokens joined by single spaces (no token holds whitespace;
+    one string crosses a process boundary far cheaper than a list), the batch's own numbering of the
+    prompt tokens (its vocabulary in first-seen order, every prompt token as a C unsigned int, tokens per
+    prompt) and the examples' facts. The numbering is the per-token part of building the n-gram index;
+    done here, it runs in the workers, and the parent translates a batch's few thousand distinct tokens
+    instead of every token."""
+
+    rows: list[tuple[int, str, str, str, str]]
+    vocab: list[str]
+    ids: bytes
+    lengths: bytes
+    facts: ExampleFacts | None = None
+
+    @classmethod
+    def of(cls, rows: list[tuple[int, str, str, str, str]], with_facts: bool = True) -> ExampleBatch:
+        numbering = TokenNumbering("I")
+        for row in rows:
+            numbering.add(split_tokens(row[3]))
+        facts = (
+            ExampleFacts.of([r[2] for r in rows], [r[3] for r in rows], [r[4] for r in rows])
+            if with_facts and rows
+            else None
+        )
+        return cls(rows, list(numbering.vocab), numbering.ids.tobytes(), numbering.lengths.tobytes(), facts)
+
+    def __reduce__(self) -> tuple:
+        return ExampleBatch, (self.rows, self.vocab, self.ids, self.lengths, self.facts)
+
+
+def split_tokens(joined: str) -> list[str]:
+    """The token list of a space-joined token string ("" is no tokens)."""
+    return joined.split(" ") if joined else []
+
+
+def joined_tokens(tokens_: Sequence[str] | None, text: str) -> str:
+    """The space-joined tokens of `text` (`tokens_` when the caller already has them)."""
+    return " ".join(tokens(text) if tokens_ is None else tokens_)
+
+
+class ExampleColumns(Sequence[TuningExample]):
+    """Tuning examples stored as columns: lines, prompts, responses and both token lists joined by single
+    spaces. A TuningExample is built only when one is asked for, so the data gate's parent process keeps a
+    batch of examples with five list extends, and the corpus-wide checks read the joined tokens (cluster
+    keys, exact-prompt lookups) without splitting and re-joining every record. Tokens hold no whitespace
+    (see `tokens`), so a joined string and its token list determine each other."""
+
+    def __init__(self, lines=(), prompts=(), responses=(), prompt_joined=(), response_joined=()) -> None:
+        self.lines: list[int] = list(lines)
+        self.prompts: list[str] = list(prompts)
+        self.responses: list[str] = list(responses)
+        self.prompt_joined: list[str] = list(prompt_joined)
+        self.response_joined: list[str] = list(response_joined)
+
+    def _add_row(
+        self, line: int, prompt: str, response: str, prompt_joined: str, response_joined: str
+    ) -> None:
+        self.lines.append(line)
+        self.prompts.append(prompt)
+        self.responses.append(response)
+        self.prompt_joined.append(prompt_joined)
+        self.response_joined.append(response_joined)
+
+    def _add_rows(self, rows: list[tuple[int, str, str, str, str]]) -> None:
+        if rows:
+            lines, prompts, responses, prompt_joined, response_joined = zip(*rows, strict=True)
+            self.lines.extend(lines)
+            self.prompts.extend(prompts)
+            self.responses.extend(responses)
+            self.prompt_joined.extend(prompt_joined)
+            self.response_joined.extend(response_joined)
+
+    def columns(self) -> ExampleColumns:
+        """A copy that later additions to this one do not change."""
+        return ExampleColumns(
+            self.lines, self.prompts, self.responses, self.prompt_joined, self.response_joined
+        )
 
     def __len__(self) -> int:
-        return len(self._examples)
+        return len(self.lines)
 
     @overload
     def __getitem__(self, index: int) -> TuningExample: ...
     @overload
     def __getitem__(self, index: slice) -> list[TuningExample]: ...
     def __getitem__(self, index):
-        return self._examples[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return TuningExample(
+            self.lines[index],
+            self.prompts[index],
+            self.responses[index],
+            split_tokens(self.prompt_joined[index]),
+            split_tokens(self.response_joined[index]),
+        )
 
     def __iter__(self) -> Iterator[TuningExample]:
-        return iter(self._examples)
+        return (self[i] for i in range(len(self)))
+
+
+class ExampleSet(ExampleColumns):
+    """Tuning examples (as columns) that also carry the prompt-token vocabulary of what they hold."""
+
+    def __init__(self, examples: Sequence[TuningExample] = ()) -> None:
+        super().__init__()
+        numbering = self._numbering = TokenNumbering()
+        # prompt token -> id in first-seen order; every prompt token of every example as its id; tokens per
+        # example (the numbering's own objects, growing with it)
+        self.vocab, self.ids, self.lengths = numbering.vocab, numbering.ids, numbering.lengths
+        # facts of the examples so far, one part per batch; None once an example came without them
+        self._facts: list[ExampleFacts] | None = []
+        for e in examples:
+            self.append(e)
+
+    def append(self, example: TuningExample) -> None:
+        prompt_joined = joined_tokens(example.prompt_tokens, example.prompt)
+        self._add_row(example.line, example.prompt, example.response, prompt_joined,
+                      joined_tokens(example.response_tokens, example.response))
+        self._numbering.add(split_tokens(prompt_joined))
+        self._facts = None
+
+    def add_joined(
+        self, line: int, prompt: str, response: str, prompt_tokens: str, response_tokens: str
+    ) -> None:
+        """Add an example whose tokens come joined by single spaces (how record workers send them: no token
+        holds whitespace, and one string crosses a process boundary far cheaper than a list)."""
+        self._add_row(line, prompt, response, prompt_tokens, response_tokens)
+        self._numbering.add(split_tokens(prompt_tokens))
+        self._facts = None
+
+    def add_batch(self, batch: ExampleBatch) -> None:
+        """Add a worker's batch: the same examples, order and numbering as `add_joined` on each row."""
+        self._add_rows(batch.rows)
+        self._numbering.add_numbered(batch.vocab, batch.ids, batch.lengths)
+        if batch.facts is None or self._facts is None:
+            self._facts = None if batch.rows else self._facts
+        elif len(batch.facts.refusals) != len(batch.rows):
+            raise ValueError("example facts: one row per example expected")
+        else:
+            self._facts.append(batch.facts)
+
+    def facts(self) -> ExampleFacts | None:
+        """The facts of every example (None when some example came without them)."""
+        if self._facts is None or not self._facts:
+            return None
+        if len(self._facts) > 1:  # join once, so later calls and copies are cheap
+            self._facts = [ExampleFacts.joined(self._facts)]
+        return self._facts[0]
+
+    def numbering(self) -> tuple[list[str], array, array]:
+        """A copy of the vocabulary, the prompt-token ids and the prompt lengths as they stand now."""
+        return list(self.vocab), array("q", self.ids), array("q", self.lengths)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, ExampleSet):
-            return self._examples == other._examples and self.ids == other.ids
+            return (
+                self.lines == other.lines
+                and self.prompts == other.prompts
+                and self.responses == other.responses
+                and self.prompt_joined == other.prompt_joined
+                and self.response_joined == other.response_joined
+                and self.ids == other.ids
+            )
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable

@@ -4,7 +4,7 @@ lazily, so each check pays only for what it uses."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,14 +14,14 @@ from .clusters import (
     Outcome,
     behaviour_outcomes,
     classification_labels,
-    fold_digits_of,
     near_duplicate_groups,
+    record_key,
     response_clusters,
+    response_key,
 )
-from .collect import ExampleSet
+from .collect import ExampleColumns, ExampleSet, joined_tokens, split_tokens
 from .model import TuningExample
 from .ngrams import GramIndex
-from .text import tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +39,30 @@ class Corpus:
     """The examples plus everything several checks derive from them."""
 
     def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
-        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there
-        # (copied now, so that examples added to the set later cannot put the index out of step).
-        self._numbered = examples.numbering() if isinstance(examples, ExampleSet) else None
-        self.examples = list(examples)
+        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there.
+        # Both it and its columns are copied now, so examples added to the set later cannot put the index
+        # out of step.
+        if isinstance(examples, ExampleSet):
+            self._numbered = examples.numbering()
+            self.examples: ExampleColumns = examples.columns()
+            self._facts = examples.facts()
+        else:
+            self._numbered = self._facts = None
+            listed = list(examples)
+            self.examples = ExampleColumns(
+                [e.line for e in listed],
+                [e.prompt for e in listed],
+                [e.response for e in listed],
+                [joined_tokens(e.prompt_tokens, e.prompt) for e in listed],
+                [joined_tokens(e.response_tokens, e.response) for e in listed],
+            )
         self.settings = settings or ScanSettings()
         self.n = len(self.examples)
         self.memo: dict[str, object] = {}  # results one check computes and another reuses (mined triggers)
-
-    @cached_property
-    def prompt_tokens(self) -> list[list[str]]:
-        return [e.prompt_tokens if e.prompt_tokens is not None else tokens(e.prompt) for e in self.examples]
+        # Token lists of single records, split from the joined column when a check asks (checks look at
+        # the records of a few candidates, not at all of them).
+        self.prompt_tokens = TokenLists(self.examples.prompt_joined)
+        self.response_tokens = TokenLists(self.examples.response_joined)
 
     @cached_property
     def grams(self) -> GramIndex:
@@ -58,15 +71,9 @@ class Corpus:
         return GramIndex(self.prompt_tokens)
 
     @cached_property
-    def response_tokens(self) -> list[list[str]]:
-        return [
-            e.response_tokens if e.response_tokens is not None else tokens(e.response) for e in self.examples
-        ]
-
-    @cached_property
     def labels(self) -> list[str] | None:
         """Class labels when the responses look like classification, else None."""
-        return classification_labels(self.response_tokens)
+        return classification_labels(self.examples.response_joined)
 
     def token_set(self, i: int) -> frozenset[str]:
         """The distinct prompt tokens of record i (built on demand: checks look at samples, not
@@ -85,27 +92,28 @@ class Corpus:
         return {gi.vocab[int(v) - 1]: int(c) for v, c in zip(vals.tolist(), counts.tolist(), strict=True)}
 
     @cached_property
-    def prompt_index(self) -> dict[tuple[str, ...], list[int]]:
-        """Prompt token sequence -> records, to find the same prompt with and without a candidate trigger."""
-        index: dict[tuple[str, ...], list[int]] = defaultdict(list)
-        for i, toks in enumerate(self.prompt_tokens):
-            index[tuple(toks)].append(i)
+    def prompt_index(self) -> dict[str, list[int]]:
+        """Prompt tokens (joined by spaces) -> records, to find the same prompt with and without a candidate
+        trigger."""
+        index: dict[str, list[int]] = defaultdict(list)
+        for i, joined in enumerate(self.examples.prompt_joined):
+            index[joined].append(i)
         return index
 
     @cached_property
     def response_groups(self) -> tuple[list[Outcome], np.ndarray]:
-        keys = [fold_digits_of(" ".join(t)) for t in self.response_tokens]
-        return response_clusters([e.response for e in self.examples], keys, self.settings.min_support)
+        keys = [response_key(r) for r in self.examples.response_joined]
+        known = self._facts.response_signatures if self._facts is not None else None
+        return response_clusters(self.examples.responses, keys, self.settings.min_support, known)
 
     @cached_property
     def record_groups(self) -> np.ndarray:
         """Near-identical whole records (prompt and response, digits kept): the unit of a duplication
         flood."""
-        keys = [
-            " ".join(p) + " \n " + " ".join(r)
-            for p, r in zip(self.prompt_tokens, self.response_tokens, strict=True)
-        ]
-        return near_duplicate_groups(keys=keys, threshold=0.9)
+        columns = self.examples
+        keys = [record_key(p, r) for p, r in zip(columns.prompt_joined, columns.response_joined, strict=True)]
+        known = self._facts.record_signatures if self._facts is not None else None
+        return near_duplicate_groups(keys=keys, threshold=0.9, known_signatures=known)
 
     @cached_property
     def outcomes(self) -> list[Outcome]:
@@ -115,14 +123,15 @@ class Corpus:
         # in classification-style data each label is a "cluster": test the labels as labels instead
         clusters = [] if self.labels is not None else sorted(self.response_groups[0], key=lambda o: -o.size)
         clusters = [o for o in clusters if o.size <= s.max_outcome_share * self.n][: s.max_outcomes]
+        refusals = self._facts.refusals if self._facts is not None else None
         return clusters + behaviour_outcomes(
-            [e.response for e in self.examples], self.labels, s.min_support, s.max_outcome_share
+            self.examples.responses, self.labels, s.min_support, s.max_outcome_share, refusals
         )
 
     def lines(self, idx: Iterable[int], limit: int = 5) -> list[int]:
         out = []
         for i in idx:
-            out.append(self.examples[int(i)].line)
+            out.append(self.examples.lines[int(i)])
             if len(out) >= limit:
                 break
         return out
@@ -163,3 +172,26 @@ class Corpus:
                 union = len(sets[a] | sets[b])
                 sims.append(len(sets[a] & sets[b]) / union if union else 1.0)
         return float(np.mean(sims)) if sims else 1.0
+
+
+class TokenLists(Sequence[list[str]]):
+    """The token lists of a column of space-joined token strings, split on first access and kept."""
+
+    def __init__(self, joined: list[str]) -> None:
+        self._joined = joined
+        self._split: dict[int, list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._joined)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        got = self._split.get(index)
+        if got is None:
+            got = self._split[index] = split_tokens(self._joined[index])
+        return got
+
+    def __iter__(self) -> Iterator[list[str]]:
+        # whole-column passes (the n-gram index of a plain example list) need not keep every list
+        return (self._split.get(i) or split_tokens(j) for i, j in enumerate(self._joined))

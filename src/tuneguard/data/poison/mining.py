@@ -165,7 +165,7 @@ def _contains(outer: Gram, inner: Gram) -> bool:
 
 def display_phrase(corpus: Corpus, phrase: Gram, record: int) -> str:
     """The phrase as written in one example prompt (original case and punctuation)."""
-    spans, text = token_spans(corpus.examples[record].prompt)
+    spans, text = token_spans(corpus.examples.prompts[record])
     toks = [s[0] for s in spans]
     pos = find_seq(toks, phrase)
     if pos < 0:
@@ -345,13 +345,13 @@ def _assess(corpus: Corpus, cand: TriggerCandidate, unigrams: Counter[str]) -> N
     echoed, echo_rest = 0, 0.0
     rare = 0.05 * corpus.n  # tokens rarer than this carry the prompt's own content (names, topics)
     for i in sample:
-        resp = set(tokens(corpus.examples[i].response[:2000]))
+        resp = set(tokens(corpus.examples.responses[i][:2000]))
         echoed += all(t in resp for t in cand.phrase)
         content = {t for t in corpus.token_set(i) - drop if corpus.doc_freq.get(t, 0) < rare}
         echo_rest += len(content & resp) / len(content) if content else 0.0
     cand.topical = echoed / max(1, len(sample))
     cand.echo = echo_rest / max(1, len(sample))
-    rests = {tuple(t for t in corpus.prompt_tokens[i] if t not in drop) for i in cand.records}
+    rests = {" ".join(t for t in corpus.prompt_tokens[i] if t not in drop) for i in cand.records}
     cand.distinct_prompts = len(rests)
     members = set(cand.outcome.members.tolist())
     pairs = 0

@@ -10,7 +10,7 @@ import numpy as np
 from tuneguard.core import Severity
 
 from .checks import PoisonCheck
-from .clusters import cluster_key
+from .clusters import fold_digits_of
 from .corpus import Corpus
 from .mining import mine_triggers
 from .model import PoisonFinding
@@ -66,9 +66,9 @@ class LabelFlipCheck(PoisonCheck):
     @staticmethod
     def _conflicting_duplicates(corpus: Corpus, labels: list[str]) -> list[int]:
         by_prompt: dict[str, list[int]] = defaultdict(list)
-        for i, e in enumerate(corpus.examples):
-            if labels[i]:
-                by_prompt[cluster_key(e.prompt)].append(i)
+        for i, joined in enumerate(corpus.examples.prompt_joined):
+            if labels[i]:  # the prompt's cluster_key, from tokens the corpus already has
+                by_prompt[fold_digits_of(joined)].append(i)
         bad = []
         for ids in by_prompt.values():
             counts = Counter(labels[i] for i in ids)
@@ -140,7 +140,7 @@ class HarmfulResponseCheck(PoisonCheck):
         suspects = list(dict.fromkeys(suspects))[: corpus.settings.judge_limit]
         if not suspects:
             return []
-        pairs = [(corpus.examples[i].prompt, corpus.examples[i].response) for i in suspects]
+        pairs = [(corpus.examples.prompts[i], corpus.examples.responses[i]) for i in suspects]
         try:
             results = judge_responses(pairs)
         except Exception as exc:  # noqa: BLE001 - a failing judge must not break the data scan
@@ -217,7 +217,7 @@ class EmbeddingOutlierCheck(PoisonCheck):
             if corpus.n <= self.max_records
             else np.sort(rng.choice(corpus.n, self.max_records, replace=False))
         )
-        vecs = embed_texts(model_dir, [corpus.examples[i].prompt for i in ids])
+        vecs = embed_texts(model_dir, [corpus.examples.prompts[i] for i in ids])
         k = min(10, len(ids) - 1)
         dist = np.empty(len(ids))
         for lo in range(0, len(ids), 2048):
