@@ -1,12 +1,13 @@
 """The near-duplicate MinHash and LSH parameters: tuneguard computes them itself (datasketch's import costs
-0.6-0.75 s per process); they must equal datasketch's, the library they replace, value for value."""
+0.6-0.75 s per process); they must equal datasketch's, the library they replace, value for value, and a
+batch's signatures (how record workers compute them) those of one text at a time."""
 import random
 import zlib
 
 import numpy as np
 import pytest
 
-from tuneguard.data.clean import lsh_params, minhash_values, shingles
+from tuneguard.data.clean import lsh_params, minhash_batch, minhash_values, shingles
 
 datasketch = pytest.importorskip("datasketch")
 
@@ -30,6 +31,16 @@ def test_signatures_equal_datasketch(num_perm: int) -> None:
         ours = minhash_values(text, num_perm)
         assert ours.dtype == ref.hashvalues.dtype
         assert np.array_equal(ours, ref.hashvalues), text[:40]
+
+
+@pytest.mark.parametrize("num_perm", [64, 128])
+def test_a_batch_of_signatures_equals_one_signature_per_text(num_perm: int) -> None:
+    texts = _texts() + [" ".join(f"w{i}" for i in range(3000))]  # more shingles than are kept
+    ours = minhash_batch(texts, num_perm)
+    assert ours.shape == (len(texts), num_perm) and ours.dtype == np.uint32
+    for text, row in zip(texts, ours, strict=True):
+        assert np.array_equal(row, minhash_values(text, num_perm)), text[:40]
+    assert minhash_batch([], num_perm).shape == (0, num_perm)
 
 
 def test_similar_texts_share_most_values() -> None:

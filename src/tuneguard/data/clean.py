@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import re
 import zlib
 from typing import Any
@@ -153,6 +154,34 @@ def minhash_values(text: str, num_perm: int = 64):
         return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
     hv = _fmix32(np.fromiter(map(zlib.crc32, grams), dtype=np.uint32, count=len(grams)))
     return (hv[:, None] * a + b).min(axis=0)
+
+
+def minhash_batch(texts: list[str], num_perm: int = 64):
+    """`minhash_values` of each text, as the rows of one (texts, num_perm) uint32 array. One numpy pass over
+    the whole batch's shingles instead of ~10 small numpy calls per text, whose fixed cost was most of the
+    near-duplicate check's time per record."""
+    import numpy as np
+
+    a, b = _permutations(num_perm)
+    grams = [shingles(t) for t in texts]
+    counts = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    out = np.full((len(texts), num_perm), 0xFFFFFFFF, dtype=np.uint32)
+    total = int(counts.sum())
+    if not total:
+        return out
+    crcs = map(zlib.crc32, itertools.chain.from_iterable(grams))
+    hv = _fmix32(np.fromiter(crcs, dtype=np.uint32, count=total))
+    some = np.flatnonzero(counts)
+    starts = (np.cumsum(counts) - counts)[some]
+    block = np.empty((len(some), num_perm), dtype=np.uint32)
+    row = np.empty(total, dtype=np.uint32)
+    # one permutation at a time into one reused row: the whole shingles x num_perm matrix leaves the caches
+    for p in range(num_perm):
+        np.multiply(hv, a[p], out=row)
+        np.add(row, b[p], out=row)
+        block[:, p] = np.minimum.reduceat(row, starts)
+    out[some] = block
+    return out
 
 
 @functools.lru_cache(maxsize=16)

@@ -8,7 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .anonymize import Anonymizer, RecordState, mask_preview
-from .clean import CLEAN_SEVERITY, MINHASH_DTYPE, content_key, minhash_values, record_problems, strip_controls
+from .clean import (
+    CLEAN_SEVERITY,
+    MINHASH_DTYPE,
+    content_key,
+    minhash_batch,
+    minhash_values,
+    record_problems,
+    strip_controls,
+)
 from .fields import iter_strings, map_strings, prompt_response, string_fields
 from .pii.engine import PiiEngine
 from .pii.spans import ENTITY_FACTS, PiiSpan
@@ -136,9 +144,16 @@ class RecordProcessor:
         )
 
     def run(self, items: list[RawItem]) -> list[Outcome]:
-        return [self.one(item) for item in items]
+        near: list[tuple[Outcome, str]] | None = [] if self.config.near_duplicates else None
+        outcomes = [self.one(item, near) for item in items]
+        if near:
+            for (out, _), signature in zip(near, minhash_batch([text for _, text in near]), strict=True):
+                out.minhash = signature
+        return outcomes
 
-    def one(self, item: RawItem) -> Outcome:
+    def one(self, item: RawItem, near: list[tuple[Outcome, str]] | None = None) -> Outcome:
+        """The outcome of one record. With `near`, the record's near-duplicate text is appended there and its
+        MinHash signature is left to the caller (`run` computes a batch's signatures at once)."""
         cfg = self.config
         nbytes = len(item.raw) + 1 if item.raw is not None else 0
         record, issues = parse_item(item)
@@ -175,7 +190,11 @@ class RecordProcessor:
         if "exact_duplicate" in cfg.clean:
             out.dup_key = content_key(record)
         if cfg.near_duplicates:
-            out.minhash = minhash_values("\n".join(t for _, t in fields))
+            text = "\n".join(t for _, t in fields)
+            if near is None:
+                out.minhash = minhash_values(text)
+            else:
+                near.append((out, text))
         if cfg.examples:
             pair = prompt_response(record)
             # Tokenized here, per record, so with --workers or --engine ray this part of the poisoning scan

@@ -1,6 +1,6 @@
 """ExampleSet numbers prompt tokens while a scan reads its records (one record at a time, or a worker's whole
-batch); the poisoning scan over it must equal the scan over the plain list of examples, with one thread or
-several, and its n-gram index the one built from scratch."""
+batch with its facts); the poisoning scan over it must equal the scan over the plain list of examples, and its
+n-gram index and groups the ones built from scratch."""
 
 from __future__ import annotations
 
@@ -83,10 +83,12 @@ def test_worker_batches_number_prompts_like_one_example_at_a_time(planted, size)
 
 def test_a_batch_numbering_that_does_not_add_up_is_refused(planted) -> None:
     batch = ExampleBatch.of(_rows(planted[:20]))
-    with pytest.raises(ValueError, match="do not match"):
-        ExampleSet().add_batch(ExampleBatch(batch.rows, batch.vocab, batch.ids[:-4], batch.lengths))
-    with pytest.raises(ValueError, match="do not match"):
-        ExampleSet().add_batch(ExampleBatch(batch.rows, batch.vocab[:1], batch.ids, batch.lengths))
+    target, untouched = ExampleSet(planted[20:25]), ExampleSet(planted[20:25])
+    for bad in (ExampleBatch(batch.rows, batch.vocab, batch.ids[:-4], batch.lengths),
+                ExampleBatch(batch.rows, batch.vocab[:1], batch.ids, batch.lengths)):
+        with pytest.raises(ValueError, match="do not match"):
+            target.add_batch(bad)
+        assert target == untouched and list(target.vocab) == list(untouched.vocab)
 
 
 def test_the_corpus_reads_joined_tokens_and_splits_single_records(planted) -> None:
@@ -95,18 +97,33 @@ def test_the_corpus_reads_joined_tokens_and_splits_single_records(planted) -> No
     assert corpus.response_tokens[3] == tokens(planted[3].response)
     assert corpus.examples[3] == planted[3] and corpus.examples.lines[-1] == planted[-1].line
     assert corpus.prompt_index[" ".join(tokens(planted[3].prompt))][0] <= 3
-    # a set that grows after the corpus was made does not change the corpus
-    grown = ExampleSet(planted[:10])
+    # a set that grows (by a worker batch, with facts) after the corpus was made does not change the corpus
+    rows = _rows(planted[:20])
+    grown = ExampleSet()
+    grown.add_batch(ExampleBatch.of(rows[:10]))
     before = Corpus(grown)
-    grown.append(planted[10])
-    assert before.n == 10 and len(before.examples.prompts) == 10
+    grown.add_batch(ExampleBatch.of(rows[10:]))
+    assert len(grown) == 20 and len(grown.facts().refusals) == 20
+    assert before.n == 10 and len(before.examples.prompts) == 10 and len(before._facts.refusals) == 10
+    assert before.grams.rec.max() == 9 and len(before.grams.vocab) < len(grown.vocab)
 
 
 def test_labels_come_from_joined_response_tokens() -> None:
     pairs = sentiment_pairs(120, seed=4)
-    corpus = Corpus(examples(pairs))
-    assert corpus.labels == [r for _, r in pairs]
-    assert classification_labels(["a b c", "a b c d", ""] * 40) is None
+    assert Corpus(examples(pairs)).labels == [r for _, r in pairs]
+    # a label is one to three tokens
+    assert classification_labels(["a b c"] * 5 + ["x y"] * 5) == ["a b c"] * 5 + ["x y"] * 5
+    assert classification_labels(["a b c d"] * 5 + ["x y"] * 5) is None
+
+
+def test_supplied_tokens_must_be_tokens_of_the_text() -> None:
+    good = TuningExample(1, "Hello there", "ok", ["hello", "there"], ["ok"])
+    assert Corpus([good]).prompt_tokens[0] == ["hello", "there"]
+    for bad in (["hello there"], ["hello", ""]):
+        with pytest.raises(ValueError, match="line 7"):
+            Corpus([TuningExample(7, "Hello there", "ok", bad, ["ok"])])
+        with pytest.raises(ValueError, match="line 7"):
+            ExampleSet([TuningExample(7, "Hello there", "ok", ["hello"], bad)])
 
 
 def test_facts_from_worker_batches_give_the_groups_computed_from_scratch(planted) -> None:
@@ -117,7 +134,9 @@ def test_facts_from_worker_batches_give_the_groups_computed_from_scratch(planted
     batched = ExampleSet()
     rows = _rows(data)
     for lo in range(0, len(rows), 97):
-        batched.add_batch(ExampleBatch.of(rows[lo:lo + 97]))
+        # as the batches arrive from a worker process
+        batched.add_batch(pickle.loads(pickle.dumps(ExampleBatch.of(rows[lo:lo + 97]))))
+    batched.add_batch(ExampleBatch.of([]))  # an empty batch changes nothing
     facts = batched.facts()
     assert facts is not None and len(facts.refusals) == len(data) and facts.refusals.any()
     with_facts, scratch = Corpus(batched), Corpus(ExampleSet(data))
@@ -129,6 +148,23 @@ def test_facts_from_worker_batches_give_the_groups_computed_from_scratch(planted
     flood_groups = Counter(with_facts.record_groups[400:412].tolist())
     assert flood_groups.most_common(1)[0][1] >= 11  # the flood is (nearly) one group
     assert [f.to_dict() for f in scan_poisoning(batched)] == [f.to_dict() for f in scan_poisoning(data)]
-    # an example added without facts leaves the whole set without them (the checks compute everything)
-    batched.add_joined(*rows[0])
-    assert batched.facts() is None
+
+
+def test_a_set_with_some_examples_lacking_facts_has_none(planted) -> None:
+    rows = _rows(planted[:30])
+    without = ExampleSet()
+    without.add_batch(ExampleBatch.of(rows[:10], with_facts=False))
+    without.add_batch(ExampleBatch.of(rows[10:]))
+    assert without.facts() is None
+    joined_later = ExampleSet()
+    joined_later.add_batch(ExampleBatch.of(rows[:10]))
+    joined_later.add_joined(*rows[10])
+    assert joined_later.facts() is None
+    # a batch whose facts do not match its rows is refused and leaves the set as it was
+    whole = ExampleSet()
+    whole.add_batch(ExampleBatch.of(rows[:10]))
+    short = ExampleBatch.of(rows[10:20])
+    short.facts.record_signatures = short.facts.record_signatures[:-1]
+    with pytest.raises(ValueError, match="one row per example"):
+        whole.add_batch(short)
+    assert len(whole) == 10 and len(whole.lengths) == 10 and len(whole.facts().refusals) == 10

@@ -93,8 +93,8 @@ def near_duplicate_groups(
     """Group id per text: exact duplicates of the normalized key, then LSH-banded MinHash near-duplicates
     whose
     signature agreement (an estimate of Jaccard similarity) is at least `threshold`. Pass `keys` when the
-    normalized keys (`cluster_key`) are already known, and `known_signatures` (a row per key, `signatures`
-    of that key) when those are too."""
+    normalized keys (`cluster_key`) are already known, and `known_signatures` when their signatures are too
+    (one row per entry of `keys`, duplicates included: `signatures` of that key)."""
     if keys is None:
         keys = [cluster_key(t, fold_digits) for t in texts or ()]
     uniq: dict[str, int] = {}

@@ -2,13 +2,18 @@
 of the poisoning scan done before the corpus-wide checks start.
 
 Why: the poisoning checks need every example, so they run after the last record, while the records
-themselves are processed by many workers. What depends on one batch only runs in the record workers
-(`ExampleBatch`: tokens, and the batch's own numbering of the prompt tokens); the parent keeps the examples
-as columns of strings (no per-record objects or token lists) and turns each batch's numbering into the
-corpus-wide one (prompt tokens numbered in first-seen order: the ids `GramIndex` builds n-grams from) with
-one dict lookup per distinct token of the batch. On 21k chat records this cut the parent's CPU during the
-records phase from ~0.9-1.3 s to ~0.5 s (bench/RESULTS.md "## data on Ray"). The ids are the ones `GramIndex`
-would assign over the same examples in the same order, so the scan's results do not change.
+themselves are processed by many workers. What depends on one batch only is done where the batch is
+processed (`ExampleBatch`, in the pool or Ray workers; in the scanning process itself with one worker): the
+tokens, the batch's own numbering of the prompt tokens, and each example's `ExampleFacts` (MinHash
+signatures of its response and record keys, whether the response is a refusal). The parent keeps the
+examples as columns of strings (no per-record objects or token lists) and turns each batch's numbering into
+the corpus-wide one (prompt tokens numbered in first-seen order: the ids `GramIndex` builds n-grams from)
+with one dict lookup per distinct token of the batch. On 21k chat records this cut the parent's CPU during
+the records phase from 0.90-1.45 s to 0.48-0.56 s and the poisoning after the last record from 1.07-1.74 s
+to 0.64-1.05 s (bench/RESULTS.md "## data on Ray", update 14:15). The ids are the ones `GramIndex` would
+assign over the same examples in the same order, and the facts the ones the checks would compute, so the
+scan's results do not change. `data sanitize` tallies one record at a time (`add_joined`): its examples
+come without facts, which the checks then compute themselves.
 """
 
 from __future__ import annotations
@@ -56,14 +61,19 @@ class TokenNumbering:
         step instead of one dict lookup per token."""
         import numpy as np
 
-        to_ours = np.fromiter(map(self.vocab.__getitem__, vocab), dtype=np.longlong, count=len(vocab))
         local = np.frombuffer(ids, dtype="I")
         counts = np.frombuffer(lengths, dtype="I")
-        if int(counts.sum()) != len(local) or (len(local) and int(local.max()) >= len(vocab)):
-            raise ValueError("numbered prompts: ids and lengths do not match the vocabulary")
+        check_numbered(vocab, local, counts)
+        to_ours = np.fromiter(map(self.vocab.__getitem__, vocab), dtype=np.longlong, count=len(vocab))
         # numpy reads the arrays' typecodes as dtypes ("q": long long, "I": unsigned int)
         self.ids.frombytes(to_ours[local].astype(self.ids.typecode).tobytes())
         self.lengths.frombytes(counts.astype(self.lengths.typecode).tobytes())
+
+
+def check_numbered(vocab: Sequence[str], local, counts) -> None:
+    """Raise ValueError unless `local` ids (numpy) index `vocab` and `counts` add up to them."""
+    if int(counts.sum()) != len(local) or (len(local) and int(local.max()) >= len(vocab)):
+        raise ValueError("numbered prompts: ids and lengths do not match the vocabulary")
 
 
 @dataclass(slots=True, eq=False)
@@ -152,9 +162,17 @@ def split_tokens(joined: str) -> list[str]:
     return joined.split(" ") if joined else []
 
 
-def joined_tokens(tokens_: Sequence[str] | None, text: str) -> str:
-    """The space-joined tokens of `text` (`tokens_` when the caller already has them)."""
-    return " ".join(tokens(text) if tokens_ is None else tokens_)
+def joined_tokens(tokens_: Sequence[str] | None, text: str, line: int | None = None) -> str:
+    """The space-joined tokens of `text` (`tokens_` when the caller already has them). Supplied tokens must
+    split back into themselves, as those of `tokens` do (non-empty, no space inside): ValueError otherwise,
+    naming the example's `line`."""
+    if tokens_ is None:
+        return " ".join(tokens(text))
+    joined = " ".join(tokens_)
+    if tokens_ and ("" in tokens_ or joined.count(" ") != len(tokens_) - 1):
+        where = f"example at line {line}: " if line is not None else ""
+        raise ValueError(f"{where}supplied tokens must be those of tokens(): non-empty, without spaces")
+    return joined
 
 
 class ExampleColumns(Sequence[TuningExample]):
@@ -232,9 +250,9 @@ class ExampleSet(ExampleColumns):
             self.append(e)
 
     def append(self, example: TuningExample) -> None:
-        prompt_joined = joined_tokens(example.prompt_tokens, example.prompt)
+        prompt_joined = joined_tokens(example.prompt_tokens, example.prompt, example.line)
         self._add_row(example.line, example.prompt, example.response, prompt_joined,
-                      joined_tokens(example.response_tokens, example.response))
+                      joined_tokens(example.response_tokens, example.response, example.line))
         self._numbering.add(split_tokens(prompt_joined))
         self._facts = None
 
@@ -248,15 +266,17 @@ class ExampleSet(ExampleColumns):
         self._facts = None
 
     def add_batch(self, batch: ExampleBatch) -> None:
-        """Add a worker's batch: the same examples, order and numbering as `add_joined` on each row."""
-        self._add_rows(batch.rows)
-        self._numbering.add_numbered(batch.vocab, batch.ids, batch.lengths)
-        if batch.facts is None or self._facts is None:
-            self._facts = None if batch.rows else self._facts
-        elif len(batch.facts.refusals) != len(batch.rows):
+        """Add a worker's batch: the same examples, order and numbering as `add_joined` on each row. A batch
+        that does not add up raises ValueError and leaves the set as it was."""
+        facts = batch.facts
+        if facts is not None and any(len(getattr(facts, f)) != len(batch.rows) for f in facts.__slots__):
             raise ValueError("example facts: one row per example expected")
+        self._numbering.add_numbered(batch.vocab, batch.ids, batch.lengths)  # checks before it changes
+        self._add_rows(batch.rows)
+        if facts is None or self._facts is None:
+            self._facts = None if batch.rows else self._facts
         else:
-            self._facts.append(batch.facts)
+            self._facts.append(facts)
 
     def facts(self) -> ExampleFacts | None:
         """The facts of every example (None when some example came without them)."""
@@ -271,6 +291,8 @@ class ExampleSet(ExampleColumns):
         return list(self.vocab), array("q", self.ids), array("q", self.lengths)
 
     def __eq__(self, other: object) -> bool:
+        """The same examples and numbering. Facts are not compared: they are derived from the examples, and
+        a set built one record at a time has none where one built from worker batches has them."""
         if isinstance(other, ExampleSet):
             return (
                 self.lines == other.lines

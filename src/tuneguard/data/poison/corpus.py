@@ -53,8 +53,8 @@ class Corpus:
                 [e.line for e in listed],
                 [e.prompt for e in listed],
                 [e.response for e in listed],
-                [joined_tokens(e.prompt_tokens, e.prompt) for e in listed],
-                [joined_tokens(e.response_tokens, e.response) for e in listed],
+                [joined_tokens(e.prompt_tokens, e.prompt, e.line) for e in listed],
+                [joined_tokens(e.response_tokens, e.response, e.line) for e in listed],
             )
         self.settings = settings or ScanSettings()
         self.n = len(self.examples)

@@ -16,8 +16,10 @@ class TuningExample:
     line: int
     prompt: str
     response: str
-    # `tokens(prompt)` and `tokens(response)` when the caller already has them: the data gate computes them
-    # per record in its workers, so the poisoning scan's biggest per-record cost runs in parallel.
+    # `tokens(prompt)` and `tokens(response)` when the caller already has them (then they must be exactly
+    # those: the checks use them in place of the text's tokens, for n-grams, labels and prompt keys alike).
+    # Tokens that are empty or hold a space are refused (ValueError). The data gate does not build
+    # TuningExamples: its workers send tokens joined by spaces (poison.collect.ExampleBatch).
     prompt_tokens: list[str] | None = field(default=None, compare=False, repr=False)
     response_tokens: list[str] | None = field(default=None, compare=False, repr=False)
 
