@@ -2,16 +2,17 @@
 
 Run: .venv/bin/python bench/data_ray.py --mb 20            (default 20 MB; --mb 5 for a quick run)
 
-Each configuration runs in its own process (local 1 and 2 workers; Ray 1 and 2 workers on a private local
-Ray instance sized to the workers), on the same file, with every default check (PII, secrets, cleaning with
-exact and near-duplicates, poisoning). Ray's start-up (`ray.init`) is timed apart from the scan. Each process
-scans twice: the cold scan includes worker processes starting and building their recognizers, the warm scan
-is the steady state (what a large file sees). The poisoning statistics run on the driver in both engines, so
-the records phase is the part that workers can speed up. The findings of every run are hashed: the table
-says whether they are identical to the local single-worker run. The machine's load average is printed,
-because on a shared machine it bounds what the second worker can add; the CPU seconds of the whole process
-tree during the warm scan (driver, pool or Ray processes) and the cores they amount to show how much of the
-machine a run actually got, and the Ray engine's CPU overhead per record against the local engine.
+Each configuration runs in its own process (local 1 and 2 workers; Ray 1 and 2 workers on a private local Ray
+instance sized to the workers; with --repeat N, N rounds over the four), on the same file, with every default
+check (PII, secrets, cleaning with exact and near-duplicates, poisoning). Ray's start-up (`ray.init`) is timed
+apart from the scan. Each process scans twice: the cold scan includes worker processes starting and building
+their recognizers, the warm scan is the steady state (what a large file sees). The poisoning statistics run on
+the driver in both engines, so the records phase is the part that workers can speed up. The findings of every
+run are hashed: the table says whether they are identical to the local single-worker run. The machine's load
+average is printed, because on a shared machine it bounds what the second worker can add; the CPU seconds of
+the whole process tree during the warm scan (driver, pool or Ray processes) and the cores they amount to show
+how much of the machine a run actually got, and the Ray engine's CPU overhead per record against the local
+engine.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import argparse
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,7 +87,9 @@ def run(path: Path, engine: str, workers: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=20.0, help="corpus size in MB")
-    ap.add_argument("--repeat", type=int, default=1, help="runs per configuration (best is reported)")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds over all configurations (the table shows each one's best run; the speed-up "
+                         "per round is printed as a median and range)")
     args = ap.parse_args()
     from data_pii import build_corpus
 
@@ -96,18 +100,29 @@ def main() -> None:
         print(f"corpus: {records:,} records, {size / 1e6:.1f} MB; "
               f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}")
         loads = [os.getloadavg()[0]]
-        results = []
-        for engine, workers in (("local", 1), ("local", 2), ("ray", 1), ("ray", 2)):
-            best = None
-            for _ in range(args.repeat):
-                r = run(path, engine, workers)
+        configs = (("local", 1), ("local", 2), ("ray", 1), ("ray", 2))
+        rounds: list[dict[tuple[str, int], dict]] = []
+        # Round-robin, not one configuration after another: this shared VM's speed drifts by up to 2x within
+        # minutes, so x2 is compared with the x1 run of the same round (seconds apart).
+        for _ in range(args.repeat):
+            rounds.append({})
+            for engine, workers in configs:
+                rounds[-1][(engine, workers)] = run(path, engine, workers)
                 loads.append(os.getloadavg()[0])
-                if best is None or r["warm_scan_s"] < best["warm_scan_s"]:
-                    best = r
+        results = []
+        for engine, workers in configs:
+            best = min((rnd[(engine, workers)] for rnd in rounds), key=lambda r: r["warm_scan_s"])
             results.append((engine, workers, best))
             print(f"  {engine} x{workers}: scan {best['scan_s']:.2f} s (records {best['records_s']:.2f} s, "
                   f"poisoning {best['poison_s']:.2f} s), start-up {best['startup_s']:.2f} s; warm scan "
                   f"{best['warm_scan_s']:.2f} s (records {best['warm_records_s']:.2f} s)", flush=True)
+        for engine in ("local", "ray"):
+            one, two = [rnd[(engine, 1)] for rnd in rounds], [rnd[(engine, 2)] for rnd in rounds]
+            whole = sorted(a["warm_scan_s"] / b["warm_scan_s"] for a, b in zip(one, two, strict=True))
+            rec = sorted(a["warm_records_s"] / b["warm_records_s"] for a, b in zip(one, two, strict=True))
+            print(f"  {engine} x2 / x1 per round (warm): whole scan median {statistics.median(whole):.2f}x "
+                  f"({whole[0]:.2f}-{whole[-1]:.2f}), records phase median {statistics.median(rec):.2f}x "
+                  f"({rec[0]:.2f}-{rec[-1]:.2f}), {len(rounds)} rounds")
     base = results[0][2]
     ray1 = results[2][2]
     print()
