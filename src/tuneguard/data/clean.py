@@ -99,11 +99,14 @@ def shingles(text: str, max_shingles: int = 2048) -> list[bytes]:
     """Word 3-grams for spaced text, character 4-grams for text without spaces (Chinese)."""
     words = text.split()
     if len(words) >= 8 and len(words) * 12 > len(text) / 2:
-        grams = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
+        words = words[: max_shingles + 2]
+        grams = [f"{a} {b} {c}" for a, b, c in zip(words, words[1:], words[2:], strict=False)]  # word 3-grams
     else:
         compact = "".join(words)
-        grams = [compact[i : i + 4] for i in range(max(1, len(compact) - 3))]
-    return [g.encode("utf-8") for g in grams[:max_shingles]]
+        grams = [compact[i : i + 4] for i in range(min(max(1, len(compact) - 3), max_shingles))]
+    # No shingle holds a newline (words are split on whitespace): one encode and one split for all of them
+    # instead of an encode call per shingle.
+    return "\n".join(grams).encode("utf-8").split(b"\n")
 
 
 # MinHash: CRC-32 of each shingle, the MurmurHash3 32-bit finalizer as a fixed pre-mix, then num_perm affine
