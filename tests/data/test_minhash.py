@@ -33,6 +33,26 @@ def test_signatures_equal_datasketch(num_perm: int) -> None:
         assert np.array_equal(ours, ref.hashvalues), text[:40]
 
 
+def _reference_shingles(text: str, max_shingles: int = 2048) -> list[bytes]:
+    """The definition: word 3-grams for spaced text, character 4-grams otherwise, each UTF-8 encoded."""
+    words = text.split()
+    if len(words) >= 8 and len(words) * 12 > len(text) / 2:
+        grams = [" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))]
+    else:
+        compact = "".join(words)
+        grams = [compact[i : i + 4] for i in range(max(1, len(compact) - 3))]
+    return [g.encode("utf-8") for g in grams[:max_shingles]]
+
+
+def test_shingles_follow_their_definition() -> None:
+    odd = ["", " ", "abc", "a b c d e f g h", "中文 文本" * 900, " ".join(f"w{i}" for i in range(3000)),
+           "\u2028 line\u2029sep \x85 nel " * 20, "tab\there\vvt\fff " * 30, "é ü ß " * 50]
+    for text in _texts() + odd:
+        assert shingles(text) == _reference_shingles(text), text[:40]
+    assert shingles("a b c d e f g h") == [b"a b c", b"b c d", b"c d e", b"d e f", b"e f g", b"f g h"]
+    assert shingles("你好世界和平") == ["你好世界".encode(), "好世界和".encode(), "世界和平".encode()]
+
+
 @pytest.mark.parametrize("num_perm", [64, 128])
 def test_a_batch_of_signatures_equals_one_signature_per_text(num_perm: int) -> None:
     texts = _texts() + [" ".join(f"w{i}" for i in range(3000))]  # more shingles than are kept
