@@ -149,20 +149,13 @@ def _fmix32(h):
 
 def minhash_values(text: str, num_perm: int = 64):
     """The MinHash signature (numpy uint32 array of num_perm values) of a text's shingles."""
-    import numpy as np
-
-    grams = shingles(text)
-    a, b = _permutations(num_perm)
-    if not grams:
-        return np.full(num_perm, 0xFFFFFFFF, dtype=np.uint32)
-    hv = _fmix32(np.fromiter(map(zlib.crc32, grams), dtype=np.uint32, count=len(grams)))
-    return (hv[:, None] * a + b).min(axis=0)
+    return minhash_batch([text], num_perm)[0]
 
 
 def minhash_batch(texts: list[str], num_perm: int = 64):
-    """`minhash_values` of each text, as the rows of one (texts, num_perm) uint32 array. One numpy pass over
-    the whole batch's shingles instead of ~10 small numpy calls per text, whose fixed cost was most of the
-    near-duplicate check's time per record."""
+    """The MinHash signature of each text, as the rows of one (texts, num_perm) uint32 array. One numpy pass
+    over the whole batch's shingles instead of ~10 small numpy calls per text, whose fixed cost was most of
+    the near-duplicate check's time per record."""
     import numpy as np
 
     a, b = _permutations(num_perm)

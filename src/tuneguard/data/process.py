@@ -13,7 +13,6 @@ from .clean import (
     MINHASH_DTYPE,
     content_key,
     minhash_batch,
-    minhash_values,
     record_problems,
     strip_controls,
 )
@@ -145,15 +144,15 @@ class RecordProcessor:
 
     def run(self, items: list[RawItem]) -> list[Outcome]:
         near: list[tuple[Outcome, str]] | None = [] if self.config.near_duplicates else None
-        outcomes = [self.one(item, near) for item in items]
+        outcomes = [self._one(item, near) for item in items]
         if near:
             for (out, _), signature in zip(near, minhash_batch([text for _, text in near]), strict=True):
                 out.minhash = signature
         return outcomes
 
-    def one(self, item: RawItem, near: list[tuple[Outcome, str]] | None = None) -> Outcome:
-        """The outcome of one record. With `near`, the record's near-duplicate text is appended there and its
-        MinHash signature is left to the caller (`run` computes a batch's signatures at once)."""
+    def _one(self, item: RawItem, near: list[tuple[Outcome, str]] | None) -> Outcome:
+        """The outcome of one record, but its MinHash signature: the record's near-duplicate text is appended
+        to `near`, and `run` computes the batch's signatures at once."""
         cfg = self.config
         nbytes = len(item.raw) + 1 if item.raw is not None else 0
         record, issues = parse_item(item)
@@ -189,12 +188,8 @@ class RecordProcessor:
                         entities[s.entity] += 1
         if "exact_duplicate" in cfg.clean:
             out.dup_key = content_key(record)
-        if cfg.near_duplicates:
-            text = "\n".join(t for _, t in fields)
-            if near is None:
-                out.minhash = minhash_values(text)
-            else:
-                near.append((out, text))
+        if near is not None:
+            near.append((out, "\n".join(t for _, t in fields)))
         if cfg.examples:
             pair = prompt_response(record)
             # Tokenized here, per record, so with --workers or --engine ray this part of the poisoning scan

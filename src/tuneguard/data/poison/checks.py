@@ -9,7 +9,7 @@ import numpy as np
 
 from tuneguard.core import Severity
 
-from .clusters import fold_digits_of, is_refusal
+from .clusters import is_refusal, joined_key
 from .corpus import Corpus
 from .mining import TriggerCandidate, display_phrase, mine_triggers
 from .model import PoisonFinding
@@ -124,8 +124,7 @@ class ResponseClusterCheck(PoisonCheck):
             ids = o.members.tolist()
             if len(corpus.response_tokens[ids[0]]) <= 3:
                 continue  # 'yes', 'ok', a label: short answers repeat by nature
-            # the prompts' cluster keys, from the tokens the corpus already has
-            distinct = len({fold_digits_of(corpus.examples.prompt_joined[i]) for i in ids})
+            distinct = len({joined_key(corpus.examples.prompt_joined[i]) for i in ids})
             if distinct < min_prompts:
                 continue
             sample = ids[:200]

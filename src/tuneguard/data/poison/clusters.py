@@ -38,9 +38,9 @@ def fold_digits_of(text: str) -> str:
     return _NONZERO_DIGIT.sub("0", text)
 
 
-def response_key(response_joined: str) -> str:
-    """A response's cluster key from its space-joined tokens (what `cluster_key` computes from the text)."""
-    return fold_digits_of(response_joined)
+def joined_key(joined: str) -> str:
+    """`cluster_key` of a text whose tokens are already joined by spaces (a prompt or a response)."""
+    return fold_digits_of(joined)
 
 
 def record_key(prompt_joined: str, response_joined: str) -> str:

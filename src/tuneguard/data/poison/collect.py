@@ -63,23 +63,18 @@ class TokenNumbering:
 
         local = np.frombuffer(ids, dtype="I")
         counts = np.frombuffer(lengths, dtype="I")
-        check_numbered(vocab, local, counts)
+        if int(counts.sum()) != len(local) or (len(local) and int(local.max()) >= len(vocab)):
+            raise ValueError("numbered prompts: ids and lengths do not match the vocabulary")
         to_ours = np.fromiter(map(self.vocab.__getitem__, vocab), dtype=np.longlong, count=len(vocab))
         # numpy reads the arrays' typecodes as dtypes ("q": long long, "I": unsigned int)
         self.ids.frombytes(to_ours[local].astype(self.ids.typecode).tobytes())
         self.lengths.frombytes(counts.astype(self.lengths.typecode).tobytes())
 
 
-def check_numbered(vocab: Sequence[str], local, counts) -> None:
-    """Raise ValueError unless `local` ids (numpy) index `vocab` and `counts` add up to them."""
-    if int(counts.sum()) != len(local) or (len(local) and int(local.max()) >= len(vocab)):
-        raise ValueError("numbered prompts: ids and lengths do not match the vocabulary")
-
-
 @dataclass(slots=True, eq=False)
 class ExampleFacts:
     """Per-example results of the corpus-wide checks that depend on that example alone: the MinHash
-    signatures of its response key and of its record key (`clusters.response_key`, `record_key`) and whether
+    signatures of its response key and of its record key (`clusters.joined_key`, `record_key`) and whether
     the response is a refusal. Computed batch by batch in the record workers, they leave the checks only
     the grouping, which needs every example."""
 
@@ -91,10 +86,10 @@ class ExampleFacts:
     def of(cls, responses: Sequence[str], prompt_joined: Sequence[str], response_joined: Sequence[str]):
         import numpy as np
 
-        from .clusters import is_refusal, record_key, response_key, signatures
+        from .clusters import is_refusal, joined_key, record_key, signatures
 
         return cls(
-            signatures([response_key(r) for r in response_joined]),
+            signatures([joined_key(r) for r in response_joined]),
             signatures([record_key(p, r) for p, r in zip(prompt_joined, response_joined, strict=True)]),
             np.fromiter((is_refusal(r) for r in responses), dtype=bool, count=len(responses)),
         )

@@ -4,7 +4,7 @@ lazily, so each check pays only for what it uses."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -14,12 +14,12 @@ from .clusters import (
     Outcome,
     behaviour_outcomes,
     classification_labels,
+    joined_key,
     near_duplicate_groups,
     record_key,
     response_clusters,
-    response_key,
 )
-from .collect import ExampleColumns, ExampleSet, joined_tokens, split_tokens
+from .collect import ExampleColumns, ExampleSet, split_tokens
 from .model import TuningExample
 from .ngrams import GramIndex
 
@@ -39,23 +39,14 @@ class Corpus:
     """The examples plus everything several checks derive from them."""
 
     def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
-        # An ExampleSet has numbered the prompt tokens while the records were read: the index starts there.
-        # Both it and its columns are copied now, so examples added to the set later cannot put the index
-        # out of step.
-        if isinstance(examples, ExampleSet):
-            self._numbered = examples.numbering()
-            self.examples: ExampleColumns = examples.columns()
-            self._facts = examples.facts()
-        else:
-            self._numbered = self._facts = None
-            listed = list(examples)
-            self.examples = ExampleColumns(
-                [e.line for e in listed],
-                [e.prompt for e in listed],
-                [e.response for e in listed],
-                [joined_tokens(e.prompt_tokens, e.prompt, e.line) for e in listed],
-                [joined_tokens(e.response_tokens, e.response, e.line) for e in listed],
-            )
+        # The data gate's ExampleSet has numbered the prompt tokens while the records were read (a plain list
+        # is numbered here, in the same first-seen order): the n-gram index starts there. Numbering, columns
+        # and facts are copied now, so examples added to the set later cannot put the corpus out of step.
+        if not isinstance(examples, ExampleSet):
+            examples = ExampleSet(examples)
+        self._numbered = examples.numbering()
+        self.examples: ExampleColumns = examples.columns()
+        self._facts = examples.facts()
         self.settings = settings or ScanSettings()
         self.n = len(self.examples)
         self.memo: dict[str, object] = {}  # results one check computes and another reuses (mined triggers)
@@ -66,9 +57,7 @@ class Corpus:
 
     @cached_property
     def grams(self) -> GramIndex:
-        if self._numbered is not None:
-            return GramIndex.from_ids(*self._numbered)
-        return GramIndex(self.prompt_tokens)
+        return GramIndex.from_ids(*self._numbered)
 
     @cached_property
     def labels(self) -> list[str] | None:
@@ -102,7 +91,7 @@ class Corpus:
 
     @cached_property
     def response_groups(self) -> tuple[list[Outcome], np.ndarray]:
-        keys = [response_key(r) for r in self.examples.response_joined]
+        keys = [joined_key(r) for r in self.examples.response_joined]
         known = self._facts.response_signatures if self._facts is not None else None
         return response_clusters(self.examples.responses, keys, self.settings.min_support, known)
 
@@ -191,7 +180,3 @@ class TokenLists(Sequence[list[str]]):
         if got is None:
             got = self._split[index] = split_tokens(self._joined[index])
         return got
-
-    def __iter__(self) -> Iterator[list[str]]:
-        # whole-column passes (the n-gram index of a plain example list) need not keep every list
-        return (self._split.get(i) or split_tokens(j) for i, j in enumerate(self._joined))

@@ -10,7 +10,7 @@ import numpy as np
 from tuneguard.core import Severity
 
 from .checks import PoisonCheck
-from .clusters import fold_digits_of
+from .clusters import joined_key
 from .corpus import Corpus
 from .mining import mine_triggers
 from .model import PoisonFinding
@@ -67,8 +67,8 @@ class LabelFlipCheck(PoisonCheck):
     def _conflicting_duplicates(corpus: Corpus, labels: list[str]) -> list[int]:
         by_prompt: dict[str, list[int]] = defaultdict(list)
         for i, joined in enumerate(corpus.examples.prompt_joined):
-            if labels[i]:  # the prompt's cluster_key, from tokens the corpus already has
-                by_prompt[fold_digits_of(joined)].append(i)
+            if labels[i]:
+                by_prompt[joined_key(joined)].append(i)
         bad = []
         for ids in by_prompt.values():
             counts = Counter(labels[i] for i in ids)
