@@ -140,8 +140,8 @@ def test_poisoning_findings_join_the_scan(cli, tmp_path: Path, monkeypatch: pyte
                 "evidence": self.evidence,
             }
 
-    def fake_scan(examples, checks=None):
-        seen["examples"], seen["checks"] = list(examples), checks
+    def fake_scan(examples, checks=None, threads=1):
+        seen["examples"], seen["checks"], seen["threads"] = list(examples), checks, threads
         return [Fake()]
 
     monkeypatch.setattr(poison, "scan_poisoning", fake_scan)
@@ -170,6 +170,6 @@ def test_poisoning_findings_join_the_scan(cli, tmp_path: Path, monkeypatch: pyte
         (2, "i2\nx2", "o2"),
         (3, "p3", "c3"),
     ]
-    assert seen["checks"] == {"data.poison.backdoor_trigger"}
+    assert seen["checks"] == {"data.poison.backdoor_trigger"} and seen["threads"] == 1
     [f] = [x for x in json.loads(out.read_text())["findings"] if x["check"] == "data.poison.backdoor_trigger"]
     assert f["line"] == 2 and f["severity"] == "high"

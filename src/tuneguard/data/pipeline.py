@@ -256,8 +256,9 @@ class Tally:
         else:
             self.truncated = True
 
-    def run_poisoning(self) -> str:
-        """Call the poisoning scanner (issue 8) on the collected tuning examples; findings join the gate."""
+    def run_poisoning(self, threads: int = 1) -> str:
+        """Call the poisoning scanner (issue 8) on the collected tuning examples; findings join the gate.
+        `threads`: the run's worker count, which the statistics may use once the records are done."""
 
         if not self.selection.run_poison:
             return "not selected"
@@ -268,7 +269,9 @@ class Tally:
         examples = self.examples
         if not examples:
             return "no tuning records"
-        found = scan_poisoning(examples, set(self.selection.poison) if self.selection.poison else None)
+        found = scan_poisoning(
+            examples, set(self.selection.poison) if self.selection.poison else None, threads=threads
+        )
         for pf in found:
             d = pf.to_dict()
             lines = (d.get("evidence") or {}).get("example_lines") or []
@@ -369,7 +372,7 @@ def scan_dataset(
     tally.bytes = tally.bytes or reader.size  # CSV/Parquet rows have no line bytes: use the file size
     seconds = time.perf_counter() - started
     poison_started = time.perf_counter()
-    poison = tally.run_poisoning()
+    poison = tally.run_poisoning(threads=workers)
     pii = report_engine(config)
     result_stats = stats(tally, pii, seconds, workers)
     result_stats["engine"] = engine

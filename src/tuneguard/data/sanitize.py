@@ -117,7 +117,7 @@ def sanitize_dataset(
         on_progress(tally.records, reader.size, reader.size)
     scan_seconds = time.perf_counter() - started
     tally.bytes = tally.bytes or reader.size
-    poison_status = tally.run_poisoning()
+    poison_status = tally.run_poisoning(threads=workers)
     poison = tally.poison_findings
     poison_gate = sum(1 for f in poison if Severity(f["severity"]).at_least(fail_at))
     verdict = "fail" if residual_gate + poison_gate > data_policy.max_findings else "pass"

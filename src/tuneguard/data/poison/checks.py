@@ -22,6 +22,8 @@ class PoisonCheck:
     name: ClassVar[str]
     title: ClassVar[str]
     requirements: ClassVar[tuple[str, ...]] = ("FT-3",)
+    # Whether `run` reads the prompt n-gram index (so a scan with threads can start building it at once).
+    reads_ngrams: ClassVar[bool] = False
 
     @property
     def check_id(self) -> str:
@@ -67,6 +69,7 @@ class BackdoorTriggerCheck(PoisonCheck):
     name = "backdoor_trigger"
     title = "Backdoor trigger phrases: prompt n-grams that predict a shared, unusual response (Fisher + BH)"
     requirements = ("FT-3", "BM-4")
+    reads_ngrams = True
 
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         out = []

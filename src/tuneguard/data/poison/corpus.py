@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -38,7 +39,9 @@ class ScanSettings:
 class Corpus:
     """The examples plus everything several checks derive from them."""
 
-    def __init__(self, examples: Sequence[TuningExample], settings: ScanSettings | None = None):
+    def __init__(
+        self, examples: Sequence[TuningExample], settings: ScanSettings | None = None, threads: int = 1
+    ):
         # The data gate's ExampleSet has numbered the prompt tokens while the records were read (a plain list
         # is numbered here, in the same first-seen order): the n-gram index starts there. Numbering, columns
         # and facts are copied now, so examples added to the set later cannot put the corpus out of step.
@@ -54,10 +57,24 @@ class Corpus:
         # the records of a few candidates, not at all of them).
         self.prompt_tokens = TokenLists(self.examples.prompt_joined)
         self.response_tokens = TokenLists(self.examples.response_joined)
+        self.threads = max(1, threads)
+        self._grams_ahead: Future[GramIndex] | None = None
+
+    def build_grams_ahead(self) -> None:
+        """Start building the n-gram index in a background thread (with `threads` > 1; otherwise it is built
+        when first read). The index is numpy work that runs without the GIL, so it overlaps the response
+        clusters and record groups, which are Python work, on a second core (bench/RESULTS.md "## data on
+        Ray"); the first reader of `grams` waits for it."""
+        if self.threads > 1 and self._grams_ahead is None and "grams" not in vars(self):
+            pool = ThreadPoolExecutor(1, thread_name_prefix="tuneguard-grams")
+            self._grams_ahead = pool.submit(GramIndex.from_ids, *self._numbered, threads=self.threads)
+            pool.shutdown(wait=False)  # the submitted build goes on; the thread ends with it
 
     @cached_property
     def grams(self) -> GramIndex:
-        return GramIndex.from_ids(*self._numbered)
+        if self._grams_ahead is not None:
+            return self._grams_ahead.result()
+        return GramIndex.from_ids(*self._numbered, threads=self.threads)
 
     @cached_property
     def labels(self) -> list[str] | None:

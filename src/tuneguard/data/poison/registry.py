@@ -37,10 +37,15 @@ def _short(name: str) -> str:
 
 
 def scan_poisoning(
-    examples: Sequence[TuningExample], checks: set[str] | None = None, settings: ScanSettings | None = None
+    examples: Sequence[TuningExample],
+    checks: set[str] | None = None,
+    settings: ScanSettings | None = None,
+    threads: int = 1,
 ) -> list[PoisonFinding]:
     """Run the selected poisoning checks (short names or full `data.poison.*` ids; names of other checks, such
-    as the data gate's PII checks, are ignored) and return their findings, most suspicious first."""
+    as the data gate's PII checks, are ignored) and return their findings, most suspicious first. `threads`
+    > 1 lets the n-gram index be built side by side with the other statistics (the findings are the
+    same)."""
     if checks is None:
         selected = set(DEFAULT_CHECKS)
     else:
@@ -52,7 +57,9 @@ def scan_poisoning(
             )
     if not selected or not examples:
         return []
-    corpus = Corpus(examples, settings)
+    corpus = Corpus(examples, settings, threads=threads)
+    if any(POISON_CHECKS[name].reads_ngrams for name in selected):
+        corpus.build_grams_ahead()
     findings: list[PoisonFinding] = []
     for name in POISON_CHECKS:  # registry order: the harmful check reuses the mined triggers
         if name in selected:
