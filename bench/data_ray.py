@@ -17,8 +17,9 @@ engine.
 The physical limit is measured in the same rounds: two copies of the local single-worker scan run side by
 side, their warm scans started together. They share nothing, so what two processes of this workload gain on
 this machine at that moment (2 x one copy alone / the pair) is the ceiling for any x2 run. On the shared
-2-core VM of bench/RESULTS.md it is well below 2: each copy of the pair also needs more CPU seconds than one
-copy alone. Each x2 / x1 is reported as a share of that ceiling, per round and from each job's best run.
+2-core VM of bench/RESULTS.md it moves from minute to minute, between ~1.2x (each copy of the pair needs more
+CPU seconds than one copy alone) and ~2.0x. Each x2 / x1 is reported as a share of that ceiling, per round
+and from each job's best run; a ceiling that comes out above 2x (the single run was slowed) is capped at 2x.
 """
 from __future__ import annotations
 
@@ -103,20 +104,34 @@ def run_pair(path: Path) -> dict:
     scans start together. Two copies do twice the work of one, with no coordination at all, so 2 x (one copy
     alone) / (the pair's time) is the most that two workers can gain here, measured on this very workload."""
     argv = [sys.executable, "-c", CHILD, str(path), "local", "1", "paired"]
-    procs = [subprocess.Popen(argv, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    for proc in procs:
-        if proc.stdout.readline().strip() != "ready":
-            raise SystemExit(f"paired local x1 failed:\n{proc.stderr.read()[-3000:]}")
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outs = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=3600)
-        if proc.returncode != 0:
-            raise SystemExit(f"paired local x1 failed:\n{err[-3000:]}")
-        outs.append(json.loads(out.strip().splitlines()[-1]))
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = [Path(tmp) / f"copy{i}.err" for i in range(2)]
+        procs = []
+        try:
+            for log in logs:  # stderr to a file: an unread pipe could fill and stall a copy
+                with log.open("w") as err:
+                    procs.append(subprocess.Popen(argv, env=_env(), stdin=subprocess.PIPE,
+                                                  stdout=subprocess.PIPE, stderr=err, text=True))
+            for proc, log in zip(procs, logs, strict=True):
+                for line in proc.stdout:  # up to "ready"; any other line before it is skipped
+                    if line.strip() == "ready":
+                        break
+                else:
+                    raise SystemExit(f"paired local x1 failed:\n{log.read_text()[-3000:]}")
+            for proc in procs:
+                proc.stdin.write("go\n")
+                proc.stdin.flush()
+            outs = []
+            for proc, log in zip(procs, logs, strict=True):
+                out, _ = proc.communicate(timeout=3600)
+                if proc.returncode != 0:
+                    raise SystemExit(f"paired local x1 failed:\n{log.read_text()[-3000:]}")
+                outs.append(json.loads(out.strip().splitlines()[-1]))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
     return {"warm_scan_s": max(o["warm_scan_s"] for o in outs),
             "warm_records_s": max(o["warm_records_s"] for o in outs),
             "warm_cpu_s": sum(o["warm_cpu_s"] for o in outs), "digests": {o["digest"] for o in outs}}
@@ -125,7 +140,8 @@ def run_pair(path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=20.0, help="corpus size in MB")
-    ap.add_argument("--engines", default="local,ray", help="engines to compare: local,ray (default) or local")
+    ap.add_argument("--engines", default="local,ray", choices=("local,ray", "local"),
+                    help="engines to compare: local,ray (default) or local")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all configurations (the table shows each one's best run; the speed-up "
                          "per round is printed as a median and range)")
@@ -199,6 +215,9 @@ def _print_ceiling(rounds: list[dict], engines: list[str]) -> None:
         line = (f"  round {i}: two local x1 copies side by side {pair['warm_scan_s']:.2f} s (CPU "
                 f"{pair['warm_cpu_s']:.1f} s against 2 x {one['warm_cpu_s']:.1f} s alone): ceiling "
                 f"{ceiling:.2f}x")
+        if ceiling > 2:  # two copies cannot beat 2x: this round's single run was slowed (load, noise)
+            ceiling = ceilings[-1] = 2.0
+            line += " (above 2x: the single run was slowed; capped at 2.00x)"
         for engine in engines:
             speedup = rnd[(engine, 1)]["warm_scan_s"] / rnd[(engine, 2)]["warm_scan_s"]
             shares[engine].append(speedup / ceiling)
@@ -212,7 +231,7 @@ def _print_ceiling(rounds: list[dict], engines: list[str]) -> None:
     def best(job) -> float:
         return min(rnd[job]["warm_scan_s"] for rnd in rounds)
 
-    ceiling = 2 * best(("local", 1)) / best("pair")
+    ceiling = min(2.0, 2 * best(("local", 1)) / best("pair"))
     line = (f"  best runs: local x1 {best(('local', 1)):.2f} s, pair {best('pair'):.2f} s, ceiling "
             f"{ceiling:.2f}x")
     for engine in engines:

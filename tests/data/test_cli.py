@@ -171,5 +171,8 @@ def test_poisoning_findings_join_the_scan(cli, tmp_path: Path, monkeypatch: pyte
         (3, "p3", "c3"),
     ]
     assert seen["checks"] == {"data.poison.backdoor_trigger"} and seen["threads"] == 1
+    cli("data", "scan", str(path), "--json", str(out), "--checks", "data.poison.backdoor_trigger",
+        "--workers", "2")
+    assert seen["threads"] == 2 and [e.line for e in seen["examples"]] == [1, 2, 3]
     [f] = [x for x in json.loads(out.read_text())["findings"] if x["check"] == "data.poison.backdoor_trigger"]
     assert f["line"] == 2 and f["severity"] == "high"

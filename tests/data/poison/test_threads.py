@@ -10,7 +10,7 @@ import pytest
 
 from tuneguard.data.poison import TuningExample, scan_poisoning
 from tuneguard.data.poison.collect import ExampleSet
-from tuneguard.data.poison.corpus import Corpus
+from tuneguard.data.poison.corpus import SHARED_STATISTICS, Corpus
 from tuneguard.data.poison.ngrams import GramIndex
 from tuneguard.data.poison.registry import POISON_CHECKS
 
@@ -40,55 +40,90 @@ def test_levels_built_in_threads_equal_levels_built_in_turn(planted) -> None:
         _same_index(GramIndex.from_ids(*numbered, threads=threads), one)
 
 
-def test_the_index_is_built_ahead_in_another_thread(planted, monkeypatch) -> None:
-    builders: list[str] = []
+@pytest.fixture
+def builders(monkeypatch) -> list[str]:
+    """The name of the thread that builds each n-gram index (GramIndex.from_ids), in order."""
+    names: list[str] = []
     build = GramIndex.from_ids.__func__
 
     def recording(cls, *args, **kwargs):
-        builders.append(threading.current_thread().name)
+        names.append(threading.current_thread().name)
         return build(cls, *args, **kwargs)
 
     monkeypatch.setattr(GramIndex, "from_ids", classmethod(recording))
+    return names
+
+
+def _grams_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("tuneguard-grams")]
+
+
+def test_prepare_builds_the_index_in_the_background_and_the_rest_here(planted, builders) -> None:
+    here = threading.current_thread().name
     ahead = Corpus(planted, threads=2)
-    ahead.build_grams_ahead()
-    ahead.outcomes  # computed here meanwhile
-    _same_index(ahead.grams, Corpus(planted).grams)
-    assert builders[0].startswith("tuneguard-grams") and builders[1] == threading.current_thread().name
+    ahead.prepare(["grams", "outcomes", "record_groups"])
+    assert {"outcomes", "record_groups"} <= set(vars(ahead))  # computed here while the index was built
+    index = ahead.grams
+    assert len(builders) == 1 and builders[0].startswith("tuneguard-grams")
+    assert not _grams_threads()  # reading the index ended its thread
+    _same_index(index, Corpus(planted).grams)
+    assert builders[1:] == [here]
 
     builders.clear()
-    serial = Corpus(planted)  # one thread: nothing starts ahead, the index is built when read
-    serial.build_grams_ahead()
-    assert builders == []
-    serial.grams
-    assert builders == [threading.current_thread().name]
+    serial = Corpus(planted)  # one thread: nothing is computed up front
+    serial.prepare(["grams", "outcomes", "record_groups"])
+    assert builders == [] and not {"grams", "outcomes", "record_groups"} & set(vars(serial))
+    with pytest.raises(ValueError, match="not a shared corpus statistic: labels"):
+        serial.prepare(["grams", "labels"])
 
 
 def test_an_error_in_the_background_build_reaches_the_reader(planted, monkeypatch) -> None:
+    raised_in: list[str] = []
+
     def broken(cls, *args, **kwargs):
+        raised_in.append(threading.current_thread().name)
         raise MemoryError("no room for the n-gram index")
 
     monkeypatch.setattr(GramIndex, "from_ids", classmethod(broken))
     corpus = Corpus(planted, threads=2)
-    corpus.build_grams_ahead()
+    corpus.prepare(["grams"])
     with pytest.raises(MemoryError, match="no room"):
         corpus.grams
+    assert len(raised_in) == 1 and raised_in[0].startswith("tuneguard-grams")
+    assert not _grams_threads()
 
 
-def test_the_scan_with_threads_equals_the_scan_without(planted) -> None:
+def test_the_scan_with_threads_builds_ahead_and_equals_the_scan_without(planted, builders) -> None:
     one = [f.to_dict() for f in scan_poisoning(planted)]
     assert any(f["check"] == "data.poison.backdoor_trigger" for f in one)
-    assert [f.to_dict() for f in scan_poisoning(planted, threads=2)] == one
-    assert [f.to_dict() for f in scan_poisoning(planted, threads=4)] == one
+    assert builders == [threading.current_thread().name]
+    for threads in (2, 4):
+        builders.clear()
+        assert [f.to_dict() for f in scan_poisoning(planted, threads=threads)] == one
+        assert len(builders) == 1 and builders[0].startswith("tuneguard-grams")
+        assert not _grams_threads()
+    builders.clear()
     flood = [f.to_dict() for f in scan_poisoning(planted, {"near_duplicate_flood"})]
     assert [f.to_dict() for f in scan_poisoning(planted, {"near_duplicate_flood"}, threads=2)] == flood
+    assert builders == []  # no selected check reads the index: it is not built
 
 
-def test_a_check_reads_the_ngram_index_exactly_when_it_says_so(planted) -> None:
-    """The flag decides whether a scan builds the index ahead: a check that reads it without saying so
-    would lose the overlap, one that says so without reading it would waste a core."""
+def test_no_background_thread_outlives_a_failed_scan(planted, monkeypatch) -> None:
+    def failing(self, corpus):
+        raise RuntimeError("check failed before reading the index")
+
+    monkeypatch.setattr(POISON_CHECKS["backdoor_trigger"], "run", failing)
+    with pytest.raises(RuntimeError, match="check failed"):
+        scan_poisoning(planted, threads=2)
+    assert not _grams_threads()
+
+
+def test_each_check_declares_the_costly_statistics_it_reads(planted) -> None:
+    """What a check declares is what a scan with threads computes up front: a statistic read but not
+    declared loses the overlap, one declared but not read wastes a core."""
     for name, check in POISON_CHECKS.items():
         if name == "embedding_outlier":  # needs a sentence-embedding model, which this test does not load
             continue
         corpus = Corpus(planted)
         check().run(corpus)
-        assert ("grams" in vars(corpus)) == check.reads_ngrams, name
+        assert set(SHARED_STATISTICS) & set(vars(corpus)) == set(check.statistics), name

@@ -22,8 +22,9 @@ class PoisonCheck:
     name: ClassVar[str]
     title: ClassVar[str]
     requirements: ClassVar[tuple[str, ...]] = ("FT-3",)
-    # Whether `run` reads the prompt n-gram index (so a scan with threads can start building it at once).
-    reads_ngrams: ClassVar[bool] = False
+    # The costly Corpus statistics `run` reads (of `corpus.SHARED_STATISTICS`), so that a scan with threads
+    # can compute them up front.
+    statistics: ClassVar[tuple[str, ...]] = ()
 
     @property
     def check_id(self) -> str:
@@ -69,7 +70,7 @@ class BackdoorTriggerCheck(PoisonCheck):
     name = "backdoor_trigger"
     title = "Backdoor trigger phrases: prompt n-grams that predict a shared, unusual response (Fisher + BH)"
     requirements = ("FT-3", "BM-4")
-    reads_ngrams = True
+    statistics = ("grams", "outcomes")
 
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         out = []
@@ -117,6 +118,7 @@ class BackdoorTriggerCheck(PoisonCheck):
 class ResponseClusterCheck(PoisonCheck):
     name = "response_cluster"
     title = "Many distinct prompts mapped to one near-identical response"
+    statistics = ("outcomes",)
 
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         out = []
@@ -181,6 +183,7 @@ def _overlap(corpus: Corpus, i: int) -> float:
 class NearDuplicateFloodCheck(PoisonCheck):
     name = "near_duplicate_flood"
     title = "Near-duplicate floods: one prompt repeated many times to outweigh the rest of the data"
+    statistics = ("record_groups",)
 
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         groups = corpus.record_groups

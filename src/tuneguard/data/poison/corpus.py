@@ -24,6 +24,9 @@ from .collect import ExampleColumns, ExampleSet, split_tokens
 from .model import TuningExample
 from .ngrams import GramIndex
 
+# The statistics that cost most and that several checks read; `prepare` computes them up front.
+SHARED_STATISTICS = ("grams", "outcomes", "record_groups")
+
 
 @dataclass(frozen=True, slots=True)
 class ScanSettings:
@@ -58,22 +61,44 @@ class Corpus:
         self.prompt_tokens = TokenLists(self.examples.prompt_joined)
         self.response_tokens = TokenLists(self.examples.response_joined)
         self.threads = max(1, threads)
+        self._grams_pool: ThreadPoolExecutor | None = None
         self._grams_ahead: Future[GramIndex] | None = None
 
-    def build_grams_ahead(self) -> None:
-        """Start building the n-gram index in a background thread (with `threads` > 1; otherwise it is built
-        when first read). The index is numpy work that runs without the GIL, so it overlaps the response
-        clusters and record groups, which are Python work, on a second core (bench/RESULTS.md "## data on
-        Ray"); the first reader of `grams` waits for it."""
-        if self.threads > 1 and self._grams_ahead is None and "grams" not in vars(self):
-            pool = ThreadPoolExecutor(1, thread_name_prefix="tuneguard-grams")
-            self._grams_ahead = pool.submit(GramIndex.from_ids, *self._numbered, threads=self.threads)
-            pool.shutdown(wait=False)  # the submitted build goes on; the thread ends with it
+    def prepare(self, statistics: Iterable[str]) -> None:
+        """With `threads` > 1, compute the named costly statistics (`SHARED_STATISTICS`) now: the n-gram
+        index in a background thread, its levels side by side, while this thread computes the outcomes and
+        record groups. The index is numpy work that runs without the GIL and the others are Python work, so
+        the two overlap on two cores (bench/RESULTS.md "## data on Ray"). With one thread nothing is done
+        here: each statistic is computed when a check first reads it. Call `close` when done."""
+        wanted = set(statistics)
+        unknown = wanted - set(SHARED_STATISTICS)
+        if unknown:
+            raise ValueError(f"not a shared corpus statistic: {', '.join(sorted(unknown))}")
+        if self.threads <= 1:
+            return
+        if "grams" in wanted and self._grams_ahead is None and "grams" not in vars(self):
+            self._grams_pool = ThreadPoolExecutor(1, thread_name_prefix="tuneguard-grams")
+            self._grams_ahead = self._grams_pool.submit(
+                GramIndex.from_ids, *self._numbered, threads=self.threads
+            )
+        for name in SHARED_STATISTICS[1:]:
+            if name in wanted:
+                getattr(self, name)
+
+    def close(self) -> None:
+        """Wait for a background build that nothing read (a check failed first), so that no thread outlives
+        the scan: the data gate forks its pool workers in later scans of the same process."""
+        if self._grams_pool is not None:
+            self._grams_pool.shutdown(wait=True)
+            self._grams_pool = None
 
     @cached_property
     def grams(self) -> GramIndex:
         if self._grams_ahead is not None:
-            return self._grams_ahead.result()
+            try:
+                return self._grams_ahead.result()
+            finally:
+                self.close()
         return GramIndex.from_ids(*self._numbered, threads=self.threads)
 
     @cached_property

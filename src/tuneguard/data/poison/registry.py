@@ -43,9 +43,9 @@ def scan_poisoning(
     threads: int = 1,
 ) -> list[PoisonFinding]:
     """Run the selected poisoning checks (short names or full `data.poison.*` ids; names of other checks, such
-    as the data gate's PII checks, are ignored) and return their findings, most suspicious first. `threads`
-    > 1 lets the n-gram index be built side by side with the other statistics (the findings are the
-    same)."""
+    as the data gate's PII checks, are ignored) and return their findings, most suspicious first. With
+    `threads` > 1 the costly statistics are computed up front, the n-gram index in the background
+    (`Corpus.prepare`); the findings are the same."""
     if checks is None:
         selected = set(DEFAULT_CHECKS)
     else:
@@ -58,11 +58,13 @@ def scan_poisoning(
     if not selected or not examples:
         return []
     corpus = Corpus(examples, settings, threads=threads)
-    if any(POISON_CHECKS[name].reads_ngrams for name in selected):
-        corpus.build_grams_ahead()
     findings: list[PoisonFinding] = []
-    for name in POISON_CHECKS:  # registry order: the harmful check reuses the mined triggers
-        if name in selected:
-            findings.extend(POISON_CHECKS[name]().run(corpus))
+    try:
+        corpus.prepare({stat for name in selected for stat in POISON_CHECKS[name].statistics})
+        for name in POISON_CHECKS:  # registry order: the harmful check reuses the mined triggers
+            if name in selected:
+                findings.extend(POISON_CHECKS[name]().run(corpus))
+    finally:
+        corpus.close()
     findings.sort(key=lambda f: (-f.severity.rank, -f.score))
     return findings

@@ -118,7 +118,7 @@ class HarmfulResponseCheck(PoisonCheck):
         "Harmful content in the target responses of suspected triggers and response clusters (probe judges)"
     )
     requirements = ("FT-3", "BM-4")
-    reads_ngrams = True  # through the mined triggers
+    statistics = ("grams", "outcomes")  # through the mined triggers
 
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         try:
