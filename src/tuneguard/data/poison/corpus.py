@@ -81,8 +81,8 @@ class Corpus:
             self._grams_ahead = self._grams_pool.submit(
                 GramIndex.from_ids, *self._numbered, threads=self.threads
             )
-        for name in SHARED_STATISTICS[1:]:
-            if name in wanted:
+        for name in SHARED_STATISTICS:
+            if name in wanted and name != "grams":  # the rest, Python work, here while the index is built
                 getattr(self, name)
 
     def close(self) -> None:
