@@ -73,3 +73,25 @@ def test_short_text_cache_returns_fresh_equal_lists() -> None:
     again = engine.find(text)
     assert [text[s.start : s.end] for s in again] == ["a.b@example.com"]
     assert engine.find(text) == PiiEngine(use_hyperscan=False).find(text)
+
+
+def test_phone_and_ip_verdicts_are_remembered_per_engine_not_per_process() -> None:
+    """A scan builds its own engine: it must not start with the verdicts of an earlier scan in the same
+    process (a second scan then looked faster than a fresh process or a pool worker), and it must remember
+    its own (repeated numbers cost a lookup)."""
+    text = "Call (415) 555-0132 from 10.1.2.3 or 2001:db8::7 at 2024-05-01 12:30:45 ok"
+    first = PiiEngine()
+    found = [(s.entity, text[s.start : s.end]) for s in first.find(text)]
+    assert ("PHONE_NUMBER", "(415) 555-0132") in found and ("IP_ADDRESS", "10.1.2.3") in found
+    memos = {r.name: r for r in first.recognizers if r.name in ("phone", "ip_address")}
+    assert memos["phone"]._verdict.cache_info().currsize > 0
+    assert memos["ip_address"]._is_ip.cache_info().currsize > 0
+    hits = memos["phone"]._verdict.cache_info().hits
+    assert first.find(text + " ") and memos["phone"]._verdict.cache_info().hits > hits
+    second = PiiEngine()
+    for rec in second.recognizers:
+        if rec.name == "phone":
+            assert rec._verdict.cache_info().currsize == 0 and rec._valid.cache_info().currsize == 0
+        if rec.name == "ip_address":
+            assert rec._is_ip.cache_info().currsize == 0
+    assert [(s.entity, text[s.start : s.end]) for s in second.find(text)] == found

@@ -77,3 +77,35 @@ def test_a_compressed_file_gets_full_size_shards(tmp_path: Path) -> None:
     assert input_shard_bytes(DatasetReader(plain), 2) == shard_bytes(len(data), 2) < MAX_SHARD_BYTES
     # the .gz is a fraction of what it holds: sizing by it would cut many tiny shards
     assert input_shard_bytes(DatasetReader(packed), 2) == MAX_SHARD_BYTES
+
+
+def test_a_worker_keeps_one_processor_per_scan(monkeypatch) -> None:
+    """Within a scan a Ray worker reuses its processor (recognizers built once); a new scan gets a new one,
+    so its memo tables start empty as in the local engine; only the latest few scans are kept."""
+    import pickle
+
+    import pyarrow as pa
+
+    from tuneguard.core.policy import DataPolicy
+    from tuneguard.data import ray_engine
+    from tuneguard.data.checks import parse_checks
+    from tuneguard.data.pipeline import process_config
+    from tuneguard.data.records import RawItem
+
+    monkeypatch.setattr(ray_engine, "_PROCESSORS", {})
+    config = process_config(DataPolicy(), parse_checks(["pii"]), "scan")
+    shard = pickle.dumps([[RawItem(1, b'{"text": "call (415) 555-0132"}')]])
+    table = pa.table({"shard": [0], "items": pa.array([shard], type=pa.binary())})
+
+    def processor(scan: str):
+        result = ray_engine._process_shards(table, config, True, scan)
+        assert pickle.loads(result.column("outcomes")[0].as_py()).entities == {"PHONE_NUMBER": 1}
+        return ray_engine._PROCESSORS[(config, scan)]
+
+    first = processor("scan-1")
+    assert processor("scan-1") is first
+    assert processor("scan-2") is not first
+    for i in range(3, 3 + ray_engine._KEPT_PROCESSORS):
+        processor(f"scan-{i}")
+    assert len(ray_engine._PROCESSORS) == ray_engine._KEPT_PROCESSORS
+    assert (config, "scan-1") not in ray_engine._PROCESSORS

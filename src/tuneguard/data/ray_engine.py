@@ -22,6 +22,7 @@ import logging
 import os
 import pickle
 import queue
+import secrets
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -52,9 +53,13 @@ MAX_WINDOW_SHARDS = 128
 # ledger URL with a password have no business there.
 _TASK_ENV = ("TUNEGUARD_HOME", "TUNEGUARD_MODEL_CACHE")
 
-# Per worker process: one RecordProcessor per config, kept across tasks so the recognizers (Hyperscan
-# database, NER model) are built once per process rather than once per shard.
-_PROCESSORS: dict[ProcessConfig, RecordProcessor] = {}
+# Per worker process: one RecordProcessor per scan, kept across that scan's tasks so the recognizers
+# (Hyperscan database, NER model) are built once per process and scan rather than once per shard. Per scan,
+# not per config: a processor's memo tables (phone and IP verdicts) belong to one scan, as in the local
+# engine, so a scan never starts with an earlier one's. The few most recent scans are kept (scans from
+# several drivers may share a worker).
+_PROCESSORS: dict[tuple[ProcessConfig, str], RecordProcessor] = {}
+_KEPT_PROCESSORS = 4
 # The task environment given to ray.init by `connect`, when this process started or joined the instance.
 _JOB_ENV: dict[str, Any] | None = None
 
@@ -67,14 +72,16 @@ def ray_available() -> bool:
     return True
 
 
-def _process_shards(batch: Any, config: ProcessConfig, as_batch: bool = False) -> Any:
+def _process_shards(batch: Any, config: ProcessConfig, as_batch: bool = False, scan: str = "") -> Any:
     """map_batches function (runs in Ray workers): each row of the Arrow batch holds one pickled shard; each
-    result is the shard's outcomes, or with `as_batch` (data scan) their ScanBatch."""
+    result is the shard's outcomes, or with `as_batch` (data scan) their ScanBatch. `scan` names the scan."""
     import pyarrow as pa
 
-    processor = _PROCESSORS.get(config)
+    processor = _PROCESSORS.get((config, scan))
     if processor is None:
-        processor = _PROCESSORS[config] = RecordProcessor(config)
+        while len(_PROCESSORS) >= _KEPT_PROCESSORS:
+            del _PROCESSORS[next(iter(_PROCESSORS))]
+        processor = _PROCESSORS[(config, scan)] = RecordProcessor(config)
     blobs = []
     for blob in batch.column("items").to_pylist():
         batches: list[Batch] = pickle.loads(blob)  # noqa: S301  # safe: shards our own driver pickled, not artifacts
@@ -168,6 +175,7 @@ def _stream_window(
     sink: queue.Queue,
     stop: threading.Event,
     as_batch: bool = False,
+    scan: str = "",
 ) -> None:
     """Run one window and put (shard index, pickled outcomes) on `sink` as each shard finishes, in whatever
     order Ray finishes them, so the driver merges early shards while later ones still run."""
@@ -181,7 +189,7 @@ def _stream_window(
         _process_shards,
         batch_size=1,
         batch_format="pyarrow",
-        fn_args=(config, as_batch),
+        fn_args=(config, as_batch, scan),
         num_cpus=1,
         **({"runtime_env": env} if env is not None else {}),
         **_compute(workers),
@@ -265,6 +273,7 @@ def iter_shard_results(
     windows = _windows(_shards(reader.batches(batch_size), BATCHES_PER_SHARD, per_shard), shards)
     sink: queue.Queue = queue.Queue()
     stop = threading.Event()
+    scan = secrets.token_hex(8)
     pending: deque[tuple[Future, int]] = deque()  # running windows and their last shard index
     ready: dict[int, bytes] = {}
     next_index = 0
@@ -273,7 +282,7 @@ def iter_shard_results(
         def start_window() -> None:
             window = next(windows, None)
             if window is not None:
-                run = pool.submit(_stream_window, window, config, workers, env, sink, stop, as_batch)
+                run = pool.submit(_stream_window, window, config, workers, env, sink, stop, as_batch, scan)
                 pending.append((run, window[-1][0]))
 
         try:

@@ -127,3 +127,28 @@ def test_each_check_declares_the_costly_statistics_it_reads(planted) -> None:
         corpus = Corpus(planted)
         check().run(corpus)
         assert set(SHARED_STATISTICS) & set(vars(corpus)) == set(check.statistics), name
+
+
+def test_checks_without_the_index_run_first_and_findings_keep_registry_order(planted, monkeypatch) -> None:
+    """With the index built in the background, the checks that do not read it run first (they overlap the
+    build); the findings are still those of every check run in registry order, then sorted."""
+    from tuneguard.data.poison.registry import DEFAULT_CHECKS
+
+    reference = []
+    corpus = Corpus(planted)
+    for name, check in POISON_CHECKS.items():
+        if name in DEFAULT_CHECKS:
+            reference.extend(check().run(corpus))
+    reference.sort(key=lambda f: (-f.severity.rank, -f.score))
+    ran: list[str] = []
+    for name, check in POISON_CHECKS.items():
+        def recording(self, corpus, _run=check.run, _name=name):
+            ran.append(_name)
+            return _run(self, corpus)
+
+        monkeypatch.setattr(check, "run", recording)
+    found = scan_poisoning(planted, threads=2)
+    readers = [n for n in ran if "grams" in POISON_CHECKS[n].statistics]
+    assert readers == ["backdoor_trigger", "harmful_response"] and ran[-2:] == readers
+    assert sorted(ran) == sorted(DEFAULT_CHECKS)
+    assert len(reference) > 3 and [f.to_dict() for f in found] == [f.to_dict() for f in reference]

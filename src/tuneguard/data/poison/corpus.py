@@ -197,11 +197,15 @@ class Corpus:
         """Mean pairwise Jaccard similarity of prompt token sets (minus `drop`) over a sample of records."""
         ids = list(records)[:sample]
         sets = [self.token_set(i) - drop for i in ids]
+        sizes = [len(s) for s in sets]
         sims = []
         for a in range(len(sets)):
+            set_a, size_a = sets[a], sizes[a]
             for b in range(a + 1, len(sets)):
-                union = len(sets[a] | sets[b])
-                sims.append(len(sets[a] & sets[b]) / union if union else 1.0)
+                # |A | B| = |A| + |B| - |A & B|: one set operation per pair instead of two
+                common = len(set_a & sets[b])
+                union = size_a + sizes[b] - common
+                sims.append(common / union if union else 1.0)
         return float(np.mean(sims)) if sims else 1.0
 
 

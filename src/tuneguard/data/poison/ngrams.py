@@ -62,14 +62,21 @@ class GramIndex:
         for k in range(1, n):
             h = (h * _MIX) ^ self.ids[k : k + m]
             h ^= h >> np.uint64(29)
+        if n > 1:
+            # A last invertible mix (xor-shift, odd multiplier): the last token only touched the low bits, and
+            # the sort in `_order_by_hash` needs the top bits to tell grams apart. Distinct hashes stay
+            # distinct, so the index holds the same grams and records.
+            h ^= h >> np.uint64(32)
+            h *= _MIX
+            h ^= h >> np.uint64(29)
         pos = np.flatnonzero(self.rec[:m] == self.rec[n - 1 : n - 1 + m])
         return h[pos], pos
 
     def _build(self, n: int) -> None:
         h, pos = self._hashes(n)
+        order = _order_by_hash(h)
+        h, pos = h[order], pos[order]
         rec = self.rec[pos]
-        order = np.lexsort((rec, h))
-        h, rec, pos = h[order], rec[order], pos[order]
         keep = np.ones(len(h), dtype=bool)
         keep[1:] = (h[1:] != h[:-1]) | (rec[1:] != rec[:-1])
         self.hash[n], self.recs[n], self.first_pos[n] = h[keep], rec[keep], pos[keep]
@@ -115,3 +122,33 @@ class GramIndex:
         i = int(np.searchsorted(arr, np.uint64(hash_value), "left"))
         pos = int(self.first_pos[n][i])
         return tuple(self.vocab[int(t) - 1] for t in self.ids[pos : pos + n])
+
+
+def _order_by_hash(h: np.ndarray) -> np.ndarray:
+    """The indices that sort `h`, equal hashes in index order (what a stable argsort gives, and with records
+    numbered in position order the (hash, record) order the index needs).
+
+    Sorting values is several times faster than sorting indices (numpy's SIMD sort, 0.01 s against 0.12 s
+    for a stable argsort of 1.8M hashes): each hash's top bits and its index are packed into one integer and
+    those are sorted. Where two different hashes share their top bits the packed order can differ from the
+    hash order; that is detected and the exact stable sort is used instead, so the order is always exact.
+    """
+    count = len(h)
+    bits = max(1, (count - 1).bit_length())
+    if count < 2 or bits > 40:
+        return np.argsort(h, kind="stable")
+    low = np.uint64((1 << bits) - 1)
+    index = np.arange(count, dtype=np.uint64)
+    if int(h.max()) >> (64 - bits) == 0:  # small values (unigram ids) fit whole above the index: exact
+        packed = (h << np.uint64(bits)) | index
+        packed.sort()
+        return (packed & low).astype(np.int64)
+    packed = (h & ~low) | index
+    packed.sort()
+    order = (packed & low).astype(np.int64)
+    ordered = h[order]
+    top = packed & ~low
+    if np.any((top[1:] == top[:-1]) & (ordered[1:] != ordered[:-1])):
+        return np.argsort(h, kind="stable")
+    return order
+

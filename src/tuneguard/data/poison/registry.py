@@ -58,13 +58,18 @@ def scan_poisoning(
     if not selected or not examples:
         return []
     corpus = Corpus(examples, settings, threads=threads)
-    findings: list[PoisonFinding] = []
+    names = [name for name in POISON_CHECKS if name in selected]  # registry order
+    by_check: dict[str, list[PoisonFinding]] = {}
     try:
-        corpus.prepare({stat for name in selected for stat in POISON_CHECKS[name].statistics})
-        for name in POISON_CHECKS:  # registry order: the harmful check reuses the mined triggers
-            if name in selected:
-                findings.extend(POISON_CHECKS[name]().run(corpus))
+        corpus.prepare({stat for name in names for stat in POISON_CHECKS[name].statistics})
+        # The checks that do not read the n-gram index run first, so that with threads they run while the
+        # index is built in the background instead of after it; those that read it keep registry order (the
+        # harmful check reuses the triggers the backdoor check mined). Checks are pure functions of the
+        # corpus, so the order they run in changes no finding, and findings are gathered in registry order.
+        for name in sorted(names, key=lambda n: "grams" in POISON_CHECKS[n].statistics):
+            by_check[name] = POISON_CHECKS[name]().run(corpus)
     finally:
         corpus.close()
+    findings = [f for name in names for f in by_check[name]]
     findings.sort(key=lambda f: (-f.severity.rank, -f.score))
     return findings

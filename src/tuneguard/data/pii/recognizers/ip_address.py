@@ -23,16 +23,20 @@ class IpAddressRecognizer(Recognizer):
     context_window = 24
     context_boost = 0.1
 
+    def __init__(self) -> None:
+        super().__init__()
+        # `ipaddress` parsing is slow (an exception on every timestamp-like candidate) and depends on the
+        # value only: verdicts are memoized, per instance (one engine, one scan) like the phone verdicts.
+        self._is_ip = functools.lru_cache(maxsize=16384)(_is_ip)
+
     def validate(self, value, text, start, end):
         if start > 0 and text[start - 1] in "vV":
             return None
-        return ("IP_ADDRESS", 1.0) if _is_ip(value) else None
+        return ("IP_ADDRESS", 1.0) if self._is_ip(value) else None
 
 
-@functools.lru_cache(maxsize=16384)
 def _is_ip(value: str) -> bool:
-    """`ipaddress` parsing is slow (exceptions on every timestamp-like candidate) and depends on the value
-    only, so verdicts are memoized."""
+    """Whether `value` is an IPv4 or IPv6 address worth reporting."""
     try:
         addr = ipaddress.ip_address(value)
     except ValueError:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata
@@ -93,8 +94,18 @@ class PhoneRecognizer(Recognizer):
         "SG",
     )
 
+    def __init__(self) -> None:
+        super().__init__()
+        # Memo tables of this instance, i.e. of one engine and so one scan: verdicts are pure functions of
+        # their arguments, and repeated numbers and non-numbers (timestamps, amounts) then cost one dict
+        # lookup. Per instance rather than per process, so a scan never starts with another scan's verdicts
+        # (which made a second scan in one process look faster than a fresh process or a pool worker).
+        self._valid = functools.lru_cache(maxsize=65536)(_valid)
+        self._verdict = functools.lru_cache(maxsize=65536)(functools.partial(_verdict, valid=self._valid))
+
     def candidates(self, text, pattern_index):
         out = []
+        verdict = self._verdict
         window, score0, boost = self.context_window, self.patterns[0].score, self.context_boost
         ctx, neg = self._context_re, self._negative_re
         for m in self.compiled[pattern_index].finditer(text):
@@ -106,7 +117,7 @@ class PhoneRecognizer(Recognizer):
                 continue
             cue = ctx.search(before) is not None
             for _ in range(3):
-                if _verdict(value, cue, self.regions, self.cue_regions):
+                if verdict(value, cue, self.regions, self.cue_regions):
                     end = start + len(value)
                     near = cue or ctx.search(text[end : end + 12].lower()) is not None
                     score = min(1.0, score0 + boost) if near else score0
@@ -122,7 +133,7 @@ class PhoneRecognizer(Recognizer):
 
     def validate(self, value, text, start, end):
         cue = self._has_cue(text, start)
-        return ("PHONE_NUMBER", 1.0) if _verdict(value, cue, self.regions, self.cue_regions) else None
+        return ("PHONE_NUMBER", 1.0) if self._verdict(value, cue, self.regions, self.cue_regions) else None
 
     def _has_cue(self, text: str, start: int) -> bool:
         before = text[max(0, start - self.context_window) : start].lower()
@@ -134,11 +145,10 @@ class PhoneRecognizer(Recognizer):
 _SEPARATORS = str.maketrans("", "", " ().-+")
 
 
-@functools.lru_cache(maxsize=65536)
-def _verdict(value: str, cue: bool, regions: tuple[str, ...], cue_regions: tuple[str, ...]) -> bool:
-    """Whether `value` is a valid phone number; `cue` = a phone word stands before it. A pure function of
-    its arguments, so it is memoized: repeated numbers and repeated non-numbers (timestamps, amounts) cost
-    one dict lookup."""
+def _verdict(value: str, cue: bool, regions: tuple[str, ...], cue_regions: tuple[str, ...], *,
+             valid: Callable[[str, str | None], bool]) -> bool:
+    """Whether `value` is a valid phone number; `cue` = a phone word stands before it; `valid` is `_valid`
+    or a memoized copy of it. A pure function of its arguments (memoized per recognizer instance)."""
     core = value.split("x")[0].split("ext")[0].strip()
     digits = core.replace("(0)", "").translate(_SEPARATORS)
     if not 7 <= len(digits) <= 15 or not digits.isdigit():
@@ -155,11 +165,11 @@ def _verdict(value: str, cue: bool, regions: tuple[str, ...], cue_regions: tuple
     if bare and not international and not _CN_MOBILE.match(core) and not cue:
         return False
     if international:
-        return _valid(core.replace("(0)", ""), None)
+        return valid(core.replace("(0)", ""), None)
     candidates = [r for r in _plausible_regions(digits) if r in regions]
     if cue:
         candidates += cue_regions
-    return any(_valid(core, r) for r in candidates)
+    return any(valid(core, r) for r in candidates)
 
 
 def _plausible_regions(digits: str) -> tuple[str, ...]:
@@ -175,9 +185,8 @@ def _plausible_regions(digits: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=65536)
 def _valid(value: str, region: str | None) -> bool:
-    """phonenumbers validity of `value` read in `region` (None = international form), memoized per process.
+    """phonenumbers validity of `value` read in `region` (None = international form).
 
     Builds the PhoneNumber from the digits and asks `is_valid_number_for_region` directly, which is several
     times faster than `parse` + `is_valid_number`; `_slow_valid` is the reference it must agree with.

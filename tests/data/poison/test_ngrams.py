@@ -1,0 +1,57 @@
+"""The n-gram index against its definition: every distinct (gram, record) pair once, sorted by hash and then
+record, with a position of the gram in that record; and the packed sort against numpy's stable argsort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tuneguard.data.poison import TuningExample
+from tuneguard.data.poison.collect import ExampleSet
+from tuneguard.data.poison.ngrams import GramIndex, _order_by_hash
+
+from .synth import TRIGGERS, Generator, examples
+
+
+@pytest.fixture(scope="module")
+def planted() -> list[TuningExample]:
+    pairs = Generator(seed=61).clean(700)
+    Generator(seed=62).plant(pairs, TRIGGERS[0], 12)
+    return examples(pairs)
+
+
+def test_the_index_holds_each_gram_and_record_pair_once_in_hash_then_record_order(planted) -> None:
+    collected = ExampleSet(planted)
+    index = GramIndex.from_ids(*collected.numbering())
+    prompts = [e.prompt_tokens for e in collected]
+    for n in range(1, index.max_n + 1):
+        expected = {
+            (tuple(toks[i : i + n]), r) for r, toks in enumerate(prompts) for i in range(len(toks) - n + 1)
+        }
+        hashes, recs, first = index.hash[n], index.recs[n], index.first_pos[n]
+        got = [(index.decode(n, int(h)), int(r)) for h, r in zip(hashes, recs, strict=True)]
+        assert len(got) == len(set(got)) and set(got) == expected, n
+        assert np.all((hashes[1:] > hashes[:-1]) | ((hashes[1:] == hashes[:-1]) & (recs[1:] > recs[:-1])))
+        grams = {g for g, _ in expected}
+        assert len(np.unique(hashes)) == len(grams)  # no two grams share a hash here
+        for (gram, r), pos in zip(got, first.tolist(), strict=True):
+            assert int(index.rec[pos]) == r
+            assert tuple(index.vocab[int(t) - 1] for t in index.ids[pos : pos + n]) == gram
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_packed_sort_is_numpys_stable_argsort(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    count = int(rng.integers(2, 20_000))
+    distinct = rng.integers(0, 2**64, size=max(1, count // 4), dtype=np.uint64)
+    hashes = distinct[rng.integers(0, len(distinct), size=count)]
+    if seed % 3 == 1:  # two different hashes with the same top bits: the exact fallback must take over
+        hashes[count // 2] = hashes[0] ^ np.uint64(1)
+    if seed % 3 == 2:  # small values (unigram ids) sort whole
+        hashes = hashes % np.uint64(97)
+    assert np.array_equal(_order_by_hash(hashes), np.argsort(hashes, kind="stable"))
+
+
+def test_the_packed_sort_of_tiny_and_empty_arrays() -> None:
+    for hashes in (np.zeros(0, np.uint64), np.array([5], np.uint64), np.array([3, 3, 1], np.uint64)):
+        assert np.array_equal(_order_by_hash(hashes), np.argsort(hashes, kind="stable"))
