@@ -55,3 +55,27 @@ def test_the_packed_sort_is_numpys_stable_argsort(seed: int) -> None:
 def test_the_packed_sort_of_tiny_and_empty_arrays() -> None:
     for hashes in (np.zeros(0, np.uint64), np.array([5], np.uint64), np.array([3, 3, 1], np.uint64)):
         assert np.array_equal(_order_by_hash(hashes), np.argsort(hashes, kind="stable"))
+
+
+def test_mined_triggers_do_not_depend_on_the_gram_hash(planted, monkeypatch) -> None:
+    """Equally significant phrases are taken in the order they occur in the data, not in hash order: with
+    every n-gram hash replaced by another invertible mix of it, the findings are the same."""
+    from tuneguard.data.poison import scan_poisoning
+    from tuneguard.data.poison.ngrams import GramIndex
+
+    pairs = Generator(seed=63).clean(1500)
+    for seed, trigger in ((64, TRIGGERS[1]), (65, TRIGGERS[2])):
+        Generator(seed=seed).plant(pairs, trigger, 6)
+    data = examples(pairs)
+    before = [f.to_dict() for f in scan_poisoning(data)]
+    hashes = GramIndex._hashes
+
+    def remixed(self, n):
+        h, pos = hashes(self, n)
+        if n > 1:
+            h = (h ^ np.uint64(0x5851F42D4C957F2D)) * np.uint64(0x2545F4914F6CDD1D)
+        return h, pos
+
+    monkeypatch.setattr(GramIndex, "_hashes", remixed)
+    after = [f.to_dict() for f in scan_poisoning(data)]
+    assert len(before) >= 2 and after == before

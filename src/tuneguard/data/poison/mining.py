@@ -193,10 +193,10 @@ def _outcome_unigrams(corpus: Corpus, oi: int) -> Counter[str]:
     return memo[oi]
 
 
-def _candidates(corpus: Corpus) -> list[tuple[Gram, int, int, int, int, int]]:
-    """(gram, outcome index, records in outcome with gram, records with gram, n, hash) for every gram that
-    reaches the support floor inside an outcome. Response clusters and behaviour classes are two partitions
-    of the records, each counted in one vectorized pass."""
+def _candidates(corpus: Corpus) -> list[tuple[Gram, int, int, int, int, int, int]]:
+    """(gram, outcome index, records in outcome with gram, records with gram, n, hash, first position) for
+    every gram that reaches the support floor inside an outcome. Response clusters and behaviour classes are
+    two partitions of the records, each counted in one vectorized pass."""
     s = corpus.settings
     outcomes = corpus.outcomes
     # A candidate must cover min_coverage of its outcome, except that in a large behaviour class 0.2% of all
@@ -222,9 +222,10 @@ def _candidates(corpus: Corpus) -> list[tuple[Gram, int, int, int, int, int]]:
         rows = [f for f in found if f[0] == n]
         if not rows:
             continue
-        sup = gi.support(n, np.array([r[1] for r in rows], dtype=np.uint64))
-        for (_, h, oi, a), n_sup in zip(rows, sup.tolist(), strict=True):
-            out.append((gi.decode(n, h), oi, a, n_sup, n, h))
+        hashes = np.array([r[1] for r in rows], dtype=np.uint64)
+        sup, first = gi.support(n, hashes).tolist(), gi.first_position(n, hashes).tolist()
+        for (_, h, oi, a), n_sup, pos in zip(rows, sup, first, strict=True):
+            out.append((gi.decode(n, h), oi, a, n_sup, n, h, pos))
     return out
 
 
@@ -246,7 +247,10 @@ def _mine(corpus: Corpus) -> list[TriggerCandidate]:
     log10_q = _bh_log10(log10_p)
     significant = np.flatnonzero(log10_q <= math.log10(s.alpha))
     lengths = np.array([len(cands[i][0]) for i in significant])
-    order = significant[np.lexsort((-lengths, log10_q[significant]))][:2000]
+    # Most significant first, then longest; equally ranked phrases in the order they first occur in the data
+    # (not in the order of their hashes, so that no result depends on the hash function).
+    first = np.array([cands[i][6] for i in significant], dtype=np.int64)
+    order = significant[np.lexsort((first, -lengths, log10_q[significant]))][:2000]
     sets: dict[int, set[int]] = {}
 
     def support_set(i: int) -> set[int]:

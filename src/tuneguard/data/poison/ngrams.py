@@ -109,6 +109,11 @@ class GramIndex:
         arr = self.hash[n]
         return np.searchsorted(arr, hashes, side="right") - np.searchsorted(arr, hashes, side="left")
 
+    def first_position(self, n: int, hashes: np.ndarray) -> np.ndarray:
+        """Where each gram (all present in the index) first occurs in the prompts: pairs are sorted by hash,
+        then record, and each keeps its first position in its record, so a gram's first pair holds it."""
+        return self.first_pos[n][np.searchsorted(self.hash[n], hashes, side="left")]
+
     def records(self, n: int, hash_value: int) -> np.ndarray:
         arr = self.hash[n]
         lo, hi = (
