@@ -123,13 +123,72 @@ def test_an_error_in_a_worker_reaches_the_caller(chat_jsonl: Path, tmp_path: Pat
 
 @pytest.mark.timeout(120)
 def test_workers_that_cannot_start_stop_the_scan(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
-    """An NER backend that does not load fails in each worker's start-up; multiprocessing.Pool restarted
-    such workers forever (the scan hung), the executor reports it."""
+    """A pool process whose start-up fails (an NER model it cannot load, memory) stops the scan with an
+    error; multiprocessing.Pool restarted such workers forever (the scan hung), the executor reports it. An
+    NER backend that does not load at all fails in this process first, with its own message."""
+    import os
+
     from tuneguard.core import UserError
+    from tuneguard.data import pipeline
     from tuneguard.data.pipeline import scan_dataset
 
     pytest.importorskip("spacy")
     monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
     policy = DataPolicy(ner_backend=str(tmp_path / "no-such-model"))
-    with pytest.raises(UserError, match=r"train\.jsonl: a --workers process died"):
+    with pytest.raises(UserError, match=r"data\.ner_backend .*no-such-model.*cannot load"):
         scan_dataset(str(chat_jsonl), policy, parse_checks([]), workers=2)
+    parent, start = os.getpid(), pipeline.init_worker
+
+    def start_or_fail(config) -> None:
+        if os.getpid() != parent:
+            raise OSError("cannot start")
+        start(config)
+
+    monkeypatch.setattr(pipeline, "init_worker", start_or_fail)
+    with pytest.raises(UserError, match=r"train\.jsonl: a --workers process died"):
+        scan_dataset(str(chat_jsonl), DataPolicy(), parse_checks([]), workers=2)
+
+
+def test_two_workers_are_this_process_and_one_pool_process(chat_jsonl: Path, tmp_path: Path,
+                                                          monkeypatch) -> None:
+    """--workers 2 runs batches here and in one pool process (this one takes a batch whenever the pool has
+    its queue full), and the outcomes come back in input order, equal to one process's."""
+    import os
+
+    from tuneguard.data import process
+    from tuneguard.data.pipeline import iter_outcomes
+
+    monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
+    config = process_config(DataPolicy(), parse_checks([]), "scan")
+    one = [(o.line, o.findings) for o in iter_outcomes(DatasetReader(chat_jsonl), config, 1, batch_size=4)]
+    log, real_run = tmp_path / "pids", process.RecordProcessor.run
+
+    def run_and_log(self, items):
+        with open(log, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real_run(self, items)
+
+    monkeypatch.setattr(process.RecordProcessor, "run", run_and_log)
+    two = [(o.line, o.findings) for o in iter_outcomes(DatasetReader(chat_jsonl), config, 2, batch_size=4)]
+    pids = Counter(log.read_text().split())
+    assert two == one and len(one) >= 40
+    assert len(pids) == 2 and pids[str(os.getpid())] >= 1 and sum(pids.values()) == -(-len(one) // 4)
+
+
+def test_the_result_pipe_holds_whole_batch_results() -> None:
+    import fcntl
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tuneguard.data.pipeline import _widen_result_pipe
+
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux-only")
+    pool = ProcessPoolExecutor(1)
+    try:
+        fd = pool._result_queue._reader.fileno()
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) == 1 << 16
+        _widen_result_pipe(pool)
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
+        assert pool.submit(sum, [1, 2]).result() == 3
+    finally:
+        pool.shutdown()

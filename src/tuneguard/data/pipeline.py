@@ -7,7 +7,7 @@ import multiprocessing as mp
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +36,8 @@ from .records import Batch, DatasetReader, items_of
 
 ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
 MAX_KEPT_FINDINGS = 200_000  # findings kept for --json; counts always cover everything
+IN_FLIGHT = 3  # batches queued per pool process with --workers
+RESULT_PIPE_BYTES = 4 << 20  # pool processes' result pipe: several whole batch results
 
 
 def process_config(
@@ -101,13 +103,23 @@ def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch
             outcomes = processor.run(items_of(batch))
             yield summarize(outcomes) if as_batch else outcomes
         return
-    yield from _pooled(reader, config, workers, batch_size, run_scan_batch if as_batch else run_batch)
+    processor = RecordProcessor(config)
+
+    def here(batch: Batch) -> Any:
+        outcomes = processor.run(items_of(batch))
+        return summarize(outcomes) if as_batch else outcomes
+
+    yield from _pooled(reader, config, workers, batch_size, run_scan_batch if as_batch else run_batch, here)
 
 
 def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
-            task: Callable[[Batch], Any]) -> Iterator[Any]:
-    """`task` of every batch in a process pool, results in input order; at most 3 batches per worker are in
-    flight (constant memory)."""
+            task: Callable[[Batch], Any], here: Callable[[Batch], Any]) -> Iterator[Any]:
+    """Every batch's result, in input order, from `workers` processes: `task` in workers - 1 pool processes
+    and `here` in this one, which takes a batch itself whenever each pool process already has
+    IN_FLIGHT batches queued. This process reads the input and tallies the results anyway: with a pool
+    process per core on top of it the cores were over-subscribed, and every batch a pool process handles
+    crosses the process boundary twice (bench/RESULTS.md "## data on Ray"). At most IN_FLIGHT batches per
+    process are pending (constant memory)."""
     fork = "fork" in mp.get_all_start_methods()
     # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database are
     # inherited by every worker instead of rebuilt in each one.
@@ -120,12 +132,18 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         # result waits to be read (~30% of the parent's CPU per record went to Pool's threads,
         # bench/RESULTS.md), and a worker that dies (out of memory) leaves Pool waiting forever, where the
         # executor reports it.
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork" if fork else "spawn"),
+        pool = ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("fork" if fork else "spawn"),
                                    initializer=init_worker, initargs=(config,))
+        _widen_result_pipe(pool)
         for batch in reader.batches(batch_size):
-            pending.append(pool.submit(task, batch))
-            release_fork()  # the first submit forked the workers: they have their copy
-            while len(pending) >= workers * 3:
+            if sum(not f.done() for f in pending) < (workers - 1) * IN_FLIGHT:
+                pending.append(pool.submit(task, batch))
+                release_fork()  # the first submit forked the workers: they have their copy
+            else:
+                done: Future = Future()
+                done.set_result(here(batch))
+                pending.append(done)
+            while pending and (pending[0].done() or len(pending) >= workers * IN_FLIGHT):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
@@ -141,6 +159,28 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         # After an error or an early stop, queued batches are dropped and the running ones are not waited for.
         if pool is not None:
             pool.shutdown(wait=not pending, cancel_futures=True)
+
+
+def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:
+    """Let a pool process write a whole batch result (~0.3-1 MB) into the result pipe without waiting.
+
+    With the default 64 KB pipe a worker's write blocks until the executor's thread in this process has read
+    the chunks before it, and that thread needs the GIL, which this process's own batches hold: workers lost
+    ~10 ms per batch (0.6 s of 3.9 s on 30 MB, bench/RESULTS.md "## data on Ray"). Linux only (F_SETPIPE_SZ),
+    up to the system's pipe-max-size; elsewhere, or if the executor's internals differ, nothing changes."""
+    try:
+        import fcntl
+
+        fd = pool._result_queue._reader.fileno()  # type: ignore[attr-defined]
+        setsize = fcntl.F_SETPIPE_SZ  # type: ignore[attr-defined]  # Python >= 3.10, Linux
+    except (AttributeError, ImportError, OSError):
+        return
+    for size in (RESULT_PIPE_BYTES, 1 << 20):
+        try:
+            fcntl.fcntl(fd, setsize, size)
+            return
+        except OSError:  # above /proc/sys/fs/pipe-max-size
+            continue
 
 
 @dataclass
