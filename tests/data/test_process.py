@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pickle
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -124,8 +125,9 @@ def test_an_error_in_a_worker_reaches_the_caller(chat_jsonl: Path, tmp_path: Pat
 @pytest.mark.timeout(120)
 def test_workers_that_cannot_start_stop_the_scan(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
     """A pool process whose start-up fails (an NER model it cannot load, memory) stops the scan with an
-    error; multiprocessing.Pool restarted such workers forever (the scan hung), the executor reports it. An
-    NER backend that does not load at all fails in this process first, with its own message."""
+    error; multiprocessing.Pool restarted such workers forever (the scan hung), the executor reports it.
+    With an NER backend this process never loads the model (all batches go to the pool); without one it
+    takes batches too, and a pool process that cannot start still stops the scan."""
     import os
 
     from tuneguard.core import UserError
@@ -135,7 +137,7 @@ def test_workers_that_cannot_start_stop_the_scan(chat_jsonl: Path, tmp_path: Pat
     pytest.importorskip("spacy")
     monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
     policy = DataPolicy(ner_backend=str(tmp_path / "no-such-model"))
-    with pytest.raises(UserError, match=r"data\.ner_backend .*no-such-model.*cannot load"):
+    with pytest.raises(UserError, match=r"train\.jsonl: a --workers process died"):
         scan_dataset(str(chat_jsonl), policy, parse_checks([]), workers=2)
     parent, start = os.getpid(), pipeline.init_worker
 
@@ -161,11 +163,13 @@ def test_two_workers_are_this_process_and_one_pool_process(chat_jsonl: Path, tmp
     monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
     config = process_config(DataPolicy(), parse_checks([]), "scan")
     one = [(o.line, o.findings) for o in iter_outcomes(DatasetReader(chat_jsonl), config, 1, batch_size=4)]
-    log, real_run = tmp_path / "pids", process.RecordProcessor.run
+    log, real_run, parent = tmp_path / "pids", process.RecordProcessor.run, os.getpid()
 
     def run_and_log(self, items):
         with open(log, "a") as fh:
             fh.write(f"{os.getpid()}\n")
+        if os.getpid() != parent:
+            time.sleep(0.02)  # a pool process slower than this one: its queue stays full, this one takes some
         return real_run(self, items)
 
     monkeypatch.setattr(process.RecordProcessor, "run", run_and_log)
@@ -186,9 +190,38 @@ def test_the_result_pipe_holds_whole_batch_results() -> None:
     pool = ProcessPoolExecutor(1)
     try:
         fd = pool._result_queue._reader.fileno()
-        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) == 1 << 16
+        assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) < 1 << 20
         _widen_result_pipe(pool)
         assert fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) >= 1 << 20
         assert pool.submit(sum, [1, 2]).result() == 3
     finally:
         pool.shutdown()
+
+
+def test_an_error_in_this_process_comes_in_input_order(chat_jsonl: Path, tmp_path: Path, monkeypatch) -> None:
+    """A batch this process takes that fails raises only when its turn comes: the earlier batches, done by
+    the pool, are handed on first, as with one process."""
+    import os
+
+    from tuneguard.data import process
+    from tuneguard.data.pipeline import iter_outcomes
+
+    monkeypatch.setenv("TUNEGUARD_HOME", str(tmp_path / "home"))
+    config = process_config(DataPolicy(), parse_checks([]), "scan")
+    real_run, parent = process.RecordProcessor.run, os.getpid()
+
+    def slow_pool_failing_here(self, items):
+        if os.getpid() != parent:
+            time.sleep(0.05)
+        elif items[0].line > 4:
+            raise RuntimeError(f"failed at line {items[0].line}")
+        return real_run(self, items)
+
+    monkeypatch.setattr(process.RecordProcessor, "run", slow_pool_failing_here)
+    seen: list[int] = []
+    with pytest.raises(RuntimeError, match="failed at line") as failure:
+        for outcome in iter_outcomes(DatasetReader(chat_jsonl), config, 2, batch_size=4):
+            seen.append(outcome.line)
+    failed_at = int(str(failure.value).rsplit(" ", 1)[1])
+    assert seen == list(range(1, failed_at))
+

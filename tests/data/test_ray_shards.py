@@ -79,9 +79,10 @@ def test_a_compressed_file_gets_full_size_shards(tmp_path: Path) -> None:
     assert input_shard_bytes(DatasetReader(packed), 2) == MAX_SHARD_BYTES
 
 
-def test_a_worker_keeps_one_processor_per_scan(monkeypatch) -> None:
-    """Within a scan a Ray worker reuses its processor (recognizers built once); a new scan gets a new one,
-    so its memo tables start empty as in the local engine; only the latest few scans are kept."""
+def test_a_worker_keeps_its_processor_and_starts_each_scan_with_empty_memos(monkeypatch) -> None:
+    """A Ray worker builds its processor once per config (recognizers, NER model) and keeps it across
+    tasks and scans; a new scan clears its memo tables, as the local engine starts each scan with empty
+    ones, while tasks of the same scan keep them."""
     import pickle
 
     import pyarrow as pa
@@ -93,19 +94,22 @@ def test_a_worker_keeps_one_processor_per_scan(monkeypatch) -> None:
     from tuneguard.data.records import RawItem
 
     monkeypatch.setattr(ray_engine, "_PROCESSORS", {})
+    monkeypatch.setattr(ray_engine, "_SCANS", {})
     config = process_config(DataPolicy(), parse_checks(["pii"]), "scan")
-    shard = pickle.dumps([[RawItem(1, b'{"text": "call (415) 555-0132"}')]])
+    text = "call (415) 555-0132 or +44 20 7946 0958 about order 2024-05-01, all of it before the weekend"
+    shard = pickle.dumps([[RawItem(1, b'{"text": "' + text.encode() + b'"}')]])
     table = pa.table({"shard": [0], "items": pa.array([shard], type=pa.binary())})
 
-    def processor(scan: str):
+    def scan_shard(scan: str):
         result = ray_engine._process_shards(table, config, True, scan)
-        assert pickle.loads(result.column("outcomes")[0].as_py()).entities == {"PHONE_NUMBER": 1}
-        return ray_engine._PROCESSORS[(config, scan)]
+        assert pickle.loads(result.column("outcomes")[0].as_py()).entities == {"PHONE_NUMBER": 2}
+        processor = ray_engine._PROCESSORS[config]
+        phone = next(r for r in processor.engine.recognizers if r.name == "phone")
+        return processor, phone._verdict.cache_info()
 
-    first = processor("scan-1")
-    assert processor("scan-1") is first
-    assert processor("scan-2") is not first
-    for i in range(3, 3 + ray_engine._KEPT_PROCESSORS):
-        processor(f"scan-{i}")
-    assert len(ray_engine._PROCESSORS) == ray_engine._KEPT_PROCESSORS
-    assert (config, "scan-1") not in ray_engine._PROCESSORS
+    first, info = scan_shard("scan-1")
+    assert info.currsize > 0 and info.hits == 0
+    again, info = scan_shard("scan-1")
+    assert again is first and info.hits > 0  # same scan: its verdicts are kept
+    later, info = scan_shard("scan-2")
+    assert later is first and info.hits == 0 and info.currsize > 0  # new scan: cleared, then filled again

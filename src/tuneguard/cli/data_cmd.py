@@ -26,8 +26,8 @@ CHECKS_HELP = (
     "data.checks, else all."
 )
 WORKERS_HELP = (
-    "Processes for detection: this one and N-1 pool processes (records are still reported in input "
-    "order); with --engine ray, parallel Ray tasks."
+    "Processes for detection: this one and N-1 pool processes, N with an NER backend (records are still "
+    "reported in input order); with --engine ray, parallel Ray tasks."
 )
 ENGINE_HELP = (
     "local: this machine's processes; ray: Ray Data tasks on a local Ray instance or the cluster at "

@@ -103,23 +103,32 @@ def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch
             outcomes = processor.run(items_of(batch))
             yield summarize(outcomes) if as_batch else outcomes
         return
-    processor = RecordProcessor(config)
+    task = run_scan_batch if as_batch else run_batch
+    if config.ner_backend:
+        # A loaded NER model runs threads (torch, OpenMP) that a process forked afterwards cannot use safely,
+        # and a later scan in this process would fork its pool from here: this process takes no batches.
+        yield from _pooled(reader, config, workers, batch_size, task, None)
+        return
+    own: list[RecordProcessor] = []
 
     def here(batch: Batch) -> Any:
-        outcomes = processor.run(items_of(batch))
+        if not own:  # at the first batch this process takes, after the pool processes were forked
+            own.append(RecordProcessor(config))
+        outcomes = own[0].run(items_of(batch))
         return summarize(outcomes) if as_batch else outcomes
 
-    yield from _pooled(reader, config, workers, batch_size, run_scan_batch if as_batch else run_batch, here)
+    yield from _pooled(reader, config, workers, batch_size, task, here)
 
 
 def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
-            task: Callable[[Batch], Any], here: Callable[[Batch], Any]) -> Iterator[Any]:
+            task: Callable[[Batch], Any], here: Callable[[Batch], Any] | None) -> Iterator[Any]:
     """Every batch's result, in input order, from `workers` processes: `task` in workers - 1 pool processes
     and `here` in this one, which takes a batch itself whenever each pool process already has
-    IN_FLIGHT batches queued. This process reads the input and tallies the results anyway: with a pool
-    process per core on top of it the cores were over-subscribed, and every batch a pool process handles
-    crosses the process boundary twice (bench/RESULTS.md "## data on Ray"). At most IN_FLIGHT batches per
-    process are pending (constant memory)."""
+    IN_FLIGHT batches queued (without `here`, `workers` pool processes). This process reads the input and
+    tallies the results anyway: with a pool process per core on top of it the cores were over-subscribed,
+    and every batch a pool process handles crosses the process boundary twice (bench/RESULTS.md "## data on
+    Ray"). At most IN_FLIGHT batches per process are pending (constant memory)."""
+    pooled = workers - 1 if here is not None else workers
     fork = "fork" in mp.get_all_start_methods()
     # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database are
     # inherited by every worker instead of rebuilt in each one.
@@ -132,17 +141,15 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         # result waits to be read (~30% of the parent's CPU per record went to Pool's threads,
         # bench/RESULTS.md), and a worker that dies (out of memory) leaves Pool waiting forever, where the
         # executor reports it.
-        pool = ProcessPoolExecutor(workers - 1, mp_context=mp.get_context("fork" if fork else "spawn"),
+        pool = ProcessPoolExecutor(pooled, mp_context=mp.get_context("fork" if fork else "spawn"),
                                    initializer=init_worker, initargs=(config,))
         _widen_result_pipe(pool)
         for batch in reader.batches(batch_size):
-            if sum(not f.done() for f in pending) < (workers - 1) * IN_FLIGHT:
+            if here is None or sum(not f.done() for f in pending) < pooled * IN_FLIGHT:
                 pending.append(pool.submit(task, batch))
                 release_fork()  # the first submit forked the workers: they have their copy
             else:
-                done: Future = Future()
-                done.set_result(here(batch))
-                pending.append(done)
+                pending.append(_run_here(here, batch))
             while pending and (pending[0].done() or len(pending) >= workers * IN_FLIGHT):
                 yield pending.popleft().result()
         while pending:
@@ -159,6 +166,17 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         # After an error or an early stop, queued batches are dropped and the running ones are not waited for.
         if pool is not None:
             pool.shutdown(wait=not pending, cancel_futures=True)
+
+
+def _run_here(here: Callable[[Batch], Any], batch: Batch) -> Future:
+    """`here(batch)` as a finished future, its error included, so that it surfaces in input order like a
+    pool process's."""
+    done: Future = Future()
+    try:
+        done.set_result(here(batch))
+    except Exception as exc:  # re-raised by .result() when this batch's turn comes
+        done.set_exception(exc)
+    return done
 
 
 def _widen_result_pipe(pool: ProcessPoolExecutor) -> None:

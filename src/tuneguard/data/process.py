@@ -142,6 +142,11 @@ class RecordProcessor:
             else None
         )
 
+    def reset_memos(self) -> None:
+        """Forget the values remembered so far (memo tables of the recognizers): a new scan starts here."""
+        if self.engine is not None:
+            self.engine.reset_memos()
+
     def run(self, items: list[RawItem]) -> list[Outcome]:
         near: list[tuple[Outcome, str]] | None = [] if self.config.near_duplicates else None
         outcomes = [self._one(item, near) for item in items]

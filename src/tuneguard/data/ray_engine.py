@@ -53,13 +53,12 @@ MAX_WINDOW_SHARDS = 128
 # ledger URL with a password have no business there.
 _TASK_ENV = ("TUNEGUARD_HOME", "TUNEGUARD_MODEL_CACHE")
 
-# Per worker process: one RecordProcessor per scan, kept across that scan's tasks so the recognizers
-# (Hyperscan database, NER model) are built once per process and scan rather than once per shard. Per scan,
-# not per config: a processor's memo tables (phone and IP verdicts) belong to one scan, as in the local
-# engine, so a scan never starts with an earlier one's. The few most recent scans are kept (scans from
-# several drivers may share a worker).
-_PROCESSORS: dict[tuple[ProcessConfig, str], RecordProcessor] = {}
-_KEPT_PROCESSORS = 4
+# Per worker process: one RecordProcessor per config, kept across tasks so the recognizers (Hyperscan
+# database, NER model) are built once per process rather than once per shard; and the scan it last served.
+# A new scan clears the processor's memo tables (phone and IP verdicts, short texts), as the local engine
+# starts each scan with empty ones, so no scan runs with an earlier one's.
+_PROCESSORS: dict[ProcessConfig, RecordProcessor] = {}
+_SCANS: dict[ProcessConfig, str] = {}
 # The task environment given to ray.init by `connect`, when this process started or joined the instance.
 _JOB_ENV: dict[str, Any] | None = None
 
@@ -77,11 +76,12 @@ def _process_shards(batch: Any, config: ProcessConfig, as_batch: bool = False, s
     result is the shard's outcomes, or with `as_batch` (data scan) their ScanBatch. `scan` names the scan."""
     import pyarrow as pa
 
-    processor = _PROCESSORS.get((config, scan))
+    processor = _PROCESSORS.get(config)
     if processor is None:
-        while len(_PROCESSORS) >= _KEPT_PROCESSORS:
-            del _PROCESSORS[next(iter(_PROCESSORS))]
-        processor = _PROCESSORS[(config, scan)] = RecordProcessor(config)
+        processor = _PROCESSORS[config] = RecordProcessor(config)
+    elif _SCANS.get(config) != scan:
+        processor.reset_memos()
+    _SCANS[config] = scan
     blobs = []
     for blob in batch.column("items").to_pylist():
         batches: list[Batch] = pickle.loads(blob)  # noqa: S301  # safe: shards our own driver pickled, not artifacts

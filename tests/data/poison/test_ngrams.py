@@ -39,6 +39,12 @@ def test_the_index_holds_each_gram_and_record_pair_once_in_hash_then_record_orde
             assert tuple(index.vocab[int(t) - 1] for t in index.ids[pos : pos + n]) == gram
 
 
+def _same_as_stable_argsort(hashes: np.ndarray) -> None:
+    order, ordered = _order_by_hash(hashes)
+    expected = np.argsort(hashes, kind="stable")
+    assert np.array_equal(order, expected) and np.array_equal(ordered, hashes[expected])
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_the_packed_sort_is_numpys_stable_argsort(seed: int) -> None:
     rng = np.random.default_rng(seed)
@@ -49,12 +55,24 @@ def test_the_packed_sort_is_numpys_stable_argsort(seed: int) -> None:
         hashes[count // 2] = hashes[0] ^ np.uint64(1)
     if seed % 3 == 2:  # small values (unigram ids) sort whole
         hashes = hashes % np.uint64(97)
-    assert np.array_equal(_order_by_hash(hashes), np.argsort(hashes, kind="stable"))
+    _same_as_stable_argsort(hashes)
+
+
+@pytest.mark.parametrize("groups", [1, 7, 3000])
+def test_the_packed_sort_when_many_hashes_share_their_top_bits(groups: int) -> None:
+    """Large inputs leave fewer top bits, so more different hashes share them: only those runs are sorted
+    again, and the order is still exactly the stable argsort's."""
+    rng = np.random.default_rng(groups)
+    count = 50_000
+    tops = rng.integers(0, 2**64, size=groups, dtype=np.uint64) & ~np.uint64((1 << 16) - 1)
+    hashes = tops[rng.integers(0, groups, size=count)] | rng.integers(0, 40, size=count).astype(np.uint64)
+    hashes[::7] = rng.integers(0, 2**64, size=len(hashes[::7]), dtype=np.uint64)  # and some that do not
+    _same_as_stable_argsort(hashes)
 
 
 def test_the_packed_sort_of_tiny_and_empty_arrays() -> None:
     for hashes in (np.zeros(0, np.uint64), np.array([5], np.uint64), np.array([3, 3, 1], np.uint64)):
-        assert np.array_equal(_order_by_hash(hashes), np.argsort(hashes, kind="stable"))
+        _same_as_stable_argsort(hashes)
 
 
 def test_mined_triggers_do_not_depend_on_the_gram_hash(planted, monkeypatch) -> None:

@@ -104,6 +104,12 @@ class PiiEngine:
                     )
         return resolve_overlaps(found) if len(found) > 1 else found
 
+    def reset_memos(self) -> None:
+        """Forget the short texts and the recognizers' verdicts remembered so far; findings are unchanged."""
+        self._short.clear()
+        for rec in self.recognizers:
+            rec.reset_memos()
+
     def capabilities(self) -> dict[str, object]:
         """Which entity types this configuration can find and how, and which it cannot."""
         can: dict[str, str] = {}

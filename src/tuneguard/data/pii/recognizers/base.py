@@ -73,6 +73,9 @@ class Recognizer:
     def validate(self, value: str, text: str, start: int, end: int) -> tuple[str, float] | None:
         return self.entities[0], 1.0
 
+    def reset_memos(self) -> None:
+        """Forget memoized verdicts (recognizers that keep memo tables clear them); detection is unchanged."""
+
     def candidates(self, text: str, pattern_index: int) -> list[Candidate]:
         return self.from_matches(text, pattern_index, self.compiled[pattern_index].finditer(text))
 

@@ -26,8 +26,11 @@ class IpAddressRecognizer(Recognizer):
     def __init__(self) -> None:
         super().__init__()
         # `ipaddress` parsing is slow (an exception on every timestamp-like candidate) and depends on the
-        # value only: verdicts are memoized, per instance (one engine, one scan) like the phone verdicts.
+        # value only: verdicts are memoized per instance, like the phone verdicts.
         self._is_ip = functools.lru_cache(maxsize=16384)(_is_ip)
+
+    def reset_memos(self) -> None:
+        self._is_ip.cache_clear()
 
     def validate(self, value, text, start, end):
         if start > 0 and text[start - 1] in "vV":

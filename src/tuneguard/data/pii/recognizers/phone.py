@@ -96,12 +96,17 @@ class PhoneRecognizer(Recognizer):
 
     def __init__(self) -> None:
         super().__init__()
-        # Memo tables of this instance, i.e. of one engine and so one scan: verdicts are pure functions of
-        # their arguments, and repeated numbers and non-numbers (timestamps, amounts) then cost one dict
-        # lookup. Per instance rather than per process, so a scan never starts with another scan's verdicts
-        # (which made a second scan in one process look faster than a fresh process or a pool worker).
+        # Memo tables of this instance (the data gate builds one engine per scan; Ray workers clear them when
+        # a new scan starts): verdicts are pure functions of their arguments, and repeated numbers and
+        # non-numbers (timestamps, amounts) then cost one dict lookup. Not per process, so a scan never starts
+        # with another scan's verdicts (which made a second scan in one process look faster than a fresh
+        # process or a pool worker).
         self._valid = functools.lru_cache(maxsize=65536)(_valid)
         self._verdict = functools.lru_cache(maxsize=65536)(functools.partial(_verdict, valid=self._valid))
+
+    def reset_memos(self) -> None:
+        self._verdict.cache_clear()
+        self._valid.cache_clear()
 
     def candidates(self, text, pattern_index):
         out = []
