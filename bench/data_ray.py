@@ -140,7 +140,7 @@ def run_pair(path: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mb", type=float, default=20.0, help="corpus size in MB")
-    ap.add_argument("--engines", default="local,ray", choices=("local,ray", "local"),
+    ap.add_argument("--engines", default="local,ray", choices=("local,ray", "local"), metavar="ENGINES",
                     help="engines to compare: local,ray (default) or local")
     ap.add_argument("--repeat", type=int, default=1,
                     help="rounds over all configurations (the table shows each one's best run; the speed-up "
