@@ -100,8 +100,7 @@ def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch
     if workers <= 1:
         processor = RecordProcessor(config)
         for batch in reader.batches(batch_size):
-            outcomes = processor.run(items_of(batch))
-            yield summarize(outcomes) if as_batch else outcomes
+            yield _batch_result(processor, batch, as_batch)
         return
     task = run_scan_batch if as_batch else run_batch
     if config.ner_backend:
@@ -114,10 +113,15 @@ def _per_batch(reader: DatasetReader, config: ProcessConfig, workers: int, batch
     def here(batch: Batch) -> Any:
         if not own:  # at the first batch this process takes, after the pool processes were forked
             own.append(RecordProcessor(config))
-        outcomes = own[0].run(items_of(batch))
-        return summarize(outcomes) if as_batch else outcomes
+        return _batch_result(own[0], batch, as_batch)
 
     yield from _pooled(reader, config, workers, batch_size, task, here)
+
+
+def _batch_result(processor: RecordProcessor, batch: Batch, as_batch: bool) -> Any:
+    """A batch's outcomes in this process, or with `as_batch` their ScanBatch (what the pool's task gives)."""
+    outcomes = processor.run(items_of(batch))
+    return summarize(outcomes) if as_batch else outcomes
 
 
 def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
