@@ -18,6 +18,7 @@ from tuneguard.core.policy import DataPolicy
 from .batch import STRICT_ISSUES, ScanBatch, summarize
 from .checks import CheckSelection
 from .clean import DuplicateIndex
+from .heap import FrozenAsItGrows
 from .pii.engine import PiiEngine
 from .pii.recognizers import default_registry
 from .poison.collect import ExampleSet
@@ -425,16 +426,18 @@ def scan_dataset(
     reader = DatasetReader(path)
     config = process_config(policy, selection, "scan", use_hyperscan)
     tally = Tally(policy, selection, strict=strict, path=str(path), keep_findings=keep_findings)
-    for batch in iter_scan_batches(reader, config, workers, engine=engine, address=address):
-        tally.add_batch(batch)
+    with FrozenAsItGrows() as heap:
+        for batch in iter_scan_batches(reader, config, workers, engine=engine, address=address):
+            tally.add_batch(batch)
+            heap.settle()
+            if on_progress is not None:
+                on_progress(tally.records, reader.bytes_read, reader.size)
         if on_progress is not None:
-            on_progress(tally.records, reader.bytes_read, reader.size)
-    if on_progress is not None:
-        on_progress(tally.records, reader.size, reader.size)
-    tally.bytes = tally.bytes or reader.size  # CSV/Parquet rows have no line bytes: use the file size
-    seconds = time.perf_counter() - started
-    poison_started = time.perf_counter()
-    poison = tally.run_poisoning(threads=workers)
+            on_progress(tally.records, reader.size, reader.size)
+        tally.bytes = tally.bytes or reader.size  # CSV/Parquet rows have no line bytes: use the file size
+        seconds = time.perf_counter() - started
+        poison_started = time.perf_counter()
+        poison = tally.run_poisoning(threads=workers)
     pii = report_engine(config)
     result_stats = stats(tally, pii, seconds, workers)
     result_stats["engine"] = engine

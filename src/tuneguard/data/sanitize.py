@@ -28,6 +28,7 @@ from tuneguard.core.policy import Policy
 from .anonymize import Anonymizer
 from .checks import CheckSelection
 from .clean import CLEAN_SEVERITY
+from .heap import FrozenAsItGrows
 from .pipeline import ProgressFn, Tally, iter_outcomes, process_config, report_engine, stats
 from .records import DatasetFormat, DatasetReader, DatasetWriter
 
@@ -91,33 +92,36 @@ def sanitize_dataset(
     after: Counter = Counter()
     fail_at = Severity(data_policy.fail_severity)
     residual_gate = 0
-    with DatasetWriter(output, out_format) as writer:
-        for out in iter_outcomes(reader, config, workers, engine=engine, address=address):
-            extra = tally.add(out)
-            reason = out.issues[-1] if not out.parsed else out.drop
-            if reason is None and "exact_duplicate" in extra and data_policy.drop_duplicates:
-                reason = "exact_duplicate"
-            if reason is not None:
-                disposition["dropped"] += 1
-                dropped[reason].append(out.line)
-            else:
-                writer.columns, writer.schema = reader.columns, reader.schema
-                writer.write(out.out_record, raw=out.raw)
-                disposition["changed" if out.changed else "kept"] += 1
-                if out.changed:
-                    changed.append(out.line)
-                after.update(out.entities_after)
-                for f in out.residual:
-                    residual_gate += Severity(f["severity"]).at_least(fail_at)
-                    if len(residual) < 100_000:
-                        residual.append(f)
-            if on_progress is not None and tally.records % 256 == 0:
-                on_progress(tally.records, reader.bytes_read, reader.size)
-    if on_progress is not None:
-        on_progress(tally.records, reader.size, reader.size)
-    scan_seconds = time.perf_counter() - started
-    tally.bytes = tally.bytes or reader.size
-    poison_status = tally.run_poisoning(threads=workers)
+    with FrozenAsItGrows() as heap:  # the tally's findings and examples: see heap.py
+        with DatasetWriter(output, out_format) as writer:
+            for out in iter_outcomes(reader, config, workers, engine=engine, address=address):
+                extra = tally.add(out)
+                reason = out.issues[-1] if not out.parsed else out.drop
+                if reason is None and "exact_duplicate" in extra and data_policy.drop_duplicates:
+                    reason = "exact_duplicate"
+                if reason is not None:
+                    disposition["dropped"] += 1
+                    dropped[reason].append(out.line)
+                else:
+                    writer.columns, writer.schema = reader.columns, reader.schema
+                    writer.write(out.out_record, raw=out.raw)
+                    disposition["changed" if out.changed else "kept"] += 1
+                    if out.changed:
+                        changed.append(out.line)
+                    after.update(out.entities_after)
+                    for f in out.residual:
+                        residual_gate += Severity(f["severity"]).at_least(fail_at)
+                        if len(residual) < 100_000:
+                            residual.append(f)
+                if tally.records % 256 == 0:
+                    heap.settle()
+                    if on_progress is not None:
+                        on_progress(tally.records, reader.bytes_read, reader.size)
+        if on_progress is not None:
+            on_progress(tally.records, reader.size, reader.size)
+        scan_seconds = time.perf_counter() - started
+        tally.bytes = tally.bytes or reader.size
+        poison_status = tally.run_poisoning(threads=workers)
     poison = tally.poison_findings
     poison_gate = sum(1 for f in poison if Severity(f["severity"]).at_least(fail_at))
     verdict = "fail" if residual_gate + poison_gate > data_policy.max_findings else "pass"

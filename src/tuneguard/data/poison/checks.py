@@ -9,7 +9,7 @@ import numpy as np
 
 from tuneguard.core import Severity
 
-from .clusters import is_refusal, joined_key
+from .clusters import is_refusal
 from .corpus import Corpus
 from .mining import TriggerCandidate, display_phrase, mine_triggers
 from .model import PoisonFinding
@@ -129,7 +129,7 @@ class ResponseClusterCheck(PoisonCheck):
             ids = o.members.tolist()
             if len(corpus.response_tokens[ids[0]]) <= 3:
                 continue  # 'yes', 'ok', a label: short answers repeat by nature
-            distinct = len({joined_key(corpus.examples.prompt_joined[i]) for i in ids})
+            distinct = corpus.distinct_prompts(ids)
             if distinct < min_prompts:
                 continue
             sample = ids[:200]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,48 +77,98 @@ def signatures(texts: Sequence[str], chunk: int = 2000) -> np.ndarray:
     return out
 
 
+def folded_utf8(text: str) -> bytes:
+    """`fold_digits_of(text)` in UTF-8, folded in the bytes (an ASCII digit is one byte there and no other
+    character contains that byte): two texts have the same `joined_key` exactly when these are equal, at a
+    fifth of the regex substitution's cost."""
+    return text.encode("utf-8", "surrogatepass").translate(_FOLD_BYTES)
+
+
+_FOLD_BYTES = bytes.maketrans(b"123456789", b"000000000")
+
+
+def first_seen_ids(keys: Sequence[Hashable]) -> tuple[np.ndarray, np.ndarray]:
+    """Each key's number, keys numbered in order of first appearance, and each number's first row.
+
+    Groups the keys' built-in hashes in numpy, then confirms that each row whose hash came earlier holds
+    that earlier key; only a hash clash between different keys (the hashes are 64-bit) falls back to a
+    dict, which numbers the keys 3-4x slower."""
+    n = len(keys)
+    hashes = np.fromiter(map(hash, keys), dtype=np.int64, count=n)
+    lead = first_equal(hashes)
+    repeats = np.flatnonzero(lead != np.arange(n))
+    if all(keys[i] == keys[j] for i, j in zip(repeats.tolist(), lead[repeats].tolist(), strict=True)):
+        is_first = lead == np.arange(n)
+        return (np.cumsum(is_first) - 1)[lead], np.flatnonzero(is_first)
+    numbers: dict[Hashable, int] = {}
+    ids = np.fromiter((numbers.setdefault(k, len(numbers)) for k in keys), dtype=np.int64, count=n)
+    return ids, np.unique(ids, return_index=True)[1]
+
+
+def first_equal(values: np.ndarray) -> np.ndarray:
+    """For each position of an integer array, the first position that holds an equal value. An unstable
+    sort and the minimum position per run of equal values: 2-3x faster than `np.unique` with its indices,
+    which sorts stably."""
+    n = len(values)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    order = np.argsort(values)
+    ordered = values[order]
+    start = np.ones(n, dtype=bool)
+    start[1:] = ordered[1:] != ordered[:-1]
+    lead = np.empty(n, dtype=np.int64)
+    lead[order] = np.minimum.reduceat(order, np.flatnonzero(start))[np.cumsum(start) - 1]
+    return lead
+
+
 def near_duplicate_groups(
     texts: Sequence[str] | None = None,
     threshold: float = 0.7,
     fold_digits: bool = True,
     keys: Sequence[str] | None = None,
-    known_signatures: np.ndarray | None = None,
 ) -> np.ndarray:
     """Group id per text: exact duplicates of the normalized key, then LSH-banded MinHash near-duplicates
-    whose
-    signature agreement (an estimate of Jaccard similarity) is at least `threshold`. Pass `keys` when the
-    normalized keys (`cluster_key`) are already known, and `known_signatures` when their signatures are too
-    (one row per entry of `keys`, duplicates included: `signatures` of that key)."""
+    whose signature agreement (an estimate of Jaccard similarity) is at least `threshold`. Pass `keys` when
+    the normalized keys (`cluster_key`) are already known. A group's id is the number of its first key in
+    order of first appearance."""
     if keys is None:
         keys = [cluster_key(t, fold_digits) for t in texts or ()]
-    uniq: dict[str, int] = {}
-    key_id = np.fromiter((uniq.setdefault(k, len(uniq)) for k in keys), dtype=np.int64, count=len(keys))
-    ukeys = list(uniq)
-    if not ukeys:
+    key_id, first = first_seen_ids(keys)
+    ukeys = [keys[i] for i in first.tolist()]
+    lengths = np.fromiter(map(len, ukeys), dtype=np.int64, count=len(ukeys))
+    return group_near_duplicates(key_id, lengths, signatures(ukeys), threshold)
+
+
+def group_near_duplicates(
+    key_id: np.ndarray, lengths: np.ndarray, sigs: np.ndarray, threshold: float
+) -> np.ndarray:
+    """The groups of `near_duplicate_groups` from each row's key number (`first_seen_ids`) and, per key
+    number, the key's length and MinHash signature."""
+    nkeys = len(lengths)
+    if not nkeys:
         return key_id
-    if known_signatures is None:
-        sigs = signatures(ukeys)
-    else:
-        if len(known_signatures) != len(key_id):
-            raise ValueError("known_signatures: one row per key expected")
-        sigs = known_signatures[np.unique(key_id, return_index=True)[1]]  # each key's first row
     rows = NUM_PERM // BANDS
-    eligible = np.fromiter((len(k) >= 2 * SHINGLE for k in ukeys), dtype=bool, count=len(ukeys))
+    eligible = lengths >= 2 * SHINGLE
     firsts, others = [], []
     for band in range(BANDS):
         block = sigs[:, band * rows : (band + 1) * rows]
         bucket = block[:, 0].astype(np.uint64)
         for r in range(1, rows):
             bucket = (bucket * np.uint64(0x100000001B3)) ^ block[:, r]
-        bucket = np.where(eligible, bucket, np.arange(len(ukeys), dtype=np.uint64) | np.uint64(1 << 63))
-        _, first_idx, inverse = np.unique(bucket, return_index=True, return_inverse=True)
-        lead = first_idx[inverse.ravel()]
-        pair = np.flatnonzero(lead != np.arange(len(ukeys)))
+        bucket = np.where(eligible, bucket, np.arange(nkeys, dtype=np.uint64) | np.uint64(1 << 63))
+        lead = first_equal(bucket)
+        pair = np.flatnonzero(lead != np.arange(nkeys))
         firsts.append(lead[pair])
         others.append(pair)
     a, b = np.concatenate(firsts), np.concatenate(others)
     keep = (sigs[a] == sigs[b]).mean(axis=1) >= threshold
-    parent = list(range(len(ukeys)))
+    return _component_minima(nkeys, a[keep], b[keep])[key_id]
+
+
+def _component_minima(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """For nodes 0..n-1 joined by edges (a[i], b[i]): each node's smallest connected node. Union-find over
+    the edges only; a node without edges is its own group, so only nodes that have one are looked up."""
+    parent = list(range(n))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -126,12 +176,14 @@ def near_duplicate_groups(
             i = parent[i]
         return i
 
-    for x, y in zip(a[keep].tolist(), b[keep].tolist(), strict=True):
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
         rx, ry = find(x), find(y)
-        if rx != ry:
+        if rx != ry:  # the smaller root stays root, so a root is its group's smallest node
             parent[max(rx, ry)] = min(rx, ry)
-    roots = np.fromiter((find(i) for i in range(len(ukeys))), dtype=np.int64, count=len(ukeys))
-    return roots[key_id]
+    roots = np.arange(n, dtype=np.int64)
+    linked = np.unique(np.concatenate((a, b))).tolist()
+    roots[linked] = [find(i) for i in linked]
+    return roots
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,20 +214,22 @@ def is_refusal(response: str) -> bool:
     return bool(_REFUSAL.match(normalize(response[:160]).strip()))
 
 
-def response_clusters(
-    responses: Sequence[str], keys: Sequence[str], min_size: int, known_signatures: np.ndarray | None = None
-) -> tuple[list[Outcome], np.ndarray]:
-    groups = near_duplicate_groups(keys=keys, known_signatures=known_signatures)
-    counts = Counter(groups.tolist())
-    by_group: dict[int, list[int]] = defaultdict(list)
-    for idx, g in enumerate(groups.tolist()):
-        if counts[g] >= min_size:
-            by_group[g].append(idx)
-    outcomes = [
-        Outcome(f"cluster:{g}", "response_cluster", np.array(ids, dtype=np.int64), preview(responses[ids[0]]))
-        for g, ids in by_group.items()
+def response_clusters(responses: Sequence[str], groups: np.ndarray, min_size: int) -> list[Outcome]:
+    """The groups of `groups` (a group id per response) with at least `min_size` members, in order of each
+    group's first member."""
+    if not len(groups):
+        return []
+    rows = np.flatnonzero(np.bincount(groups)[groups] >= min_size)  # ascending
+    if not len(rows):
+        return []
+    by_group = rows[np.argsort(groups[rows], kind="stable")]  # rows of one group together, ascending
+    _, starts = np.unique(groups[by_group], return_index=True)
+    members = np.split(by_group, starts[1:])
+    members.sort(key=lambda m: int(m[0]))
+    return [
+        Outcome(f"cluster:{int(groups[m[0]])}", "response_cluster", m, preview(responses[int(m[0])]))
+        for m in members
     ]
-    return outcomes, groups
 
 
 def classification_labels(response_joined: Sequence[str]) -> list[str] | None:

@@ -3,6 +3,7 @@ lazily, so each check pays only for what it uses."""
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -15,10 +16,13 @@ from .clusters import (
     Outcome,
     behaviour_outcomes,
     classification_labels,
+    first_seen_ids,
+    folded_utf8,
+    group_near_duplicates,
     joined_key,
-    near_duplicate_groups,
     record_key,
     response_clusters,
+    signatures,
 )
 from .collect import ExampleColumns, ExampleSet, split_tokens
 from .model import TuningExample
@@ -133,18 +137,32 @@ class Corpus:
 
     @cached_property
     def response_groups(self) -> tuple[list[Outcome], np.ndarray]:
-        keys = [joined_key(r) for r in self.examples.response_joined]
+        """Near-identical response clusters of at least `min_support` records, and a group id per record."""
+        joined = self.examples.response_joined
+        key_id, first = first_seen_ids([folded_utf8(r) for r in joined])  # the same keys as joined_key
         known = self._facts.response_signatures if self._facts is not None else None
-        return response_clusters(self.examples.responses, keys, self.settings.min_support, known)
+        sigs = signatures([joined_key(joined[i]) for i in first]) if known is None else known[first]
+        # folding digits keeps the length: a key is as long as the joined response
+        groups = group_near_duplicates(key_id, _lengths(joined, first), sigs, 0.7)
+        return response_clusters(self.examples.responses, groups, self.settings.min_support), groups
 
     @cached_property
     def record_groups(self) -> np.ndarray:
         """Near-identical whole records (prompt and response, digits kept): the unit of a duplication
         flood."""
-        columns = self.examples
-        keys = [record_key(p, r) for p, r in zip(columns.prompt_joined, columns.response_joined, strict=True)]
+        prompts, responses = self.examples.prompt_joined, self.examples.response_joined
+        # strings, not (prompt, response) tuples: tuples are tracked by the garbage collector, and 10^4 new
+        # ones start a collection over the whole heap
+        keys = list(map(record_key, prompts, responses))
+        key_id, first = first_seen_ids(keys)
         known = self._facts.record_signatures if self._facts is not None else None
-        return near_duplicate_groups(keys=keys, threshold=0.9, known_signatures=known)
+        sigs = signatures([keys[i] for i in first]) if known is None else known[first]
+        return group_near_duplicates(key_id, _lengths(keys, first), sigs, 0.9)
+
+    def distinct_prompts(self, records: Iterable[int]) -> int:
+        """How many different prompts `records` have, up to digits (as `joined_key` compares them)."""
+        joined = self.examples.prompt_joined
+        return len({folded_utf8(joined[i]) for i in records})
 
     @cached_property
     def outcomes(self) -> list[Outcome]:
@@ -194,19 +212,61 @@ class Corpus:
         return float(np.mean(scores)) if scores else 0.0
 
     def prompt_similarity(self, records: Sequence[int], drop: set[str], sample: int = 30) -> float:
-        """Mean pairwise Jaccard similarity of prompt token sets (minus `drop`) over a sample of records."""
-        ids = list(records)[:sample]
-        sets = [self.token_set(i) - drop for i in ids]
-        sizes = [len(s) for s in sets]
-        sims = []
-        for a in range(len(sets)):
-            set_a, size_a = sets[a], sizes[a]
-            for b in range(a + 1, len(sets)):
-                # |A | B| = |A| + |B| - |A & B|: one set operation per pair instead of two
-                common = len(set_a & sets[b])
-                union = size_a + sizes[b] - common
-                sims.append(common / union if union else 1.0)
-        return float(np.mean(sims)) if sims else 1.0
+        """Mean pairwise Jaccard similarity of prompt token sets (minus `drop`) over a sample of records.
+
+        From the numbered prompt tokens, as a 0/1 matrix of the sample's records by their tokens: one
+        matrix product gives every pair's shared tokens (the values of a Python loop over set pairs, in
+        the same order, 5-10x faster)."""
+        ids = [int(i) for i in list(records)[:sample]]
+        if len(ids) < 2:
+            return 1.0
+        offsets, numbered = self._token_offsets, self._token_ids
+        rows = [numbered[offsets[i] : offsets[i + 1]] for i in ids]
+        tokens_ = np.concatenate(rows)
+        owner = np.repeat(np.arange(len(ids)), [len(r) for r in rows])
+        if drop:
+            known = [self._token_numbers[t] for t in drop if t in self._token_numbers]
+            keep = ~np.isin(tokens_, known)
+            tokens_, owner = tokens_[keep], owner[keep]
+        columns = np.unique(tokens_, return_inverse=True)[1].ravel()
+        member = np.zeros((len(ids), int(columns.max()) + 1 if len(columns) else 0))
+        member[owner, columns] = 1.0
+        shared = member @ member.T  # exact: small integer counts in float64
+        sizes = np.diagonal(shared)
+        a, b = _pairs(len(ids))
+        common = shared[a, b]
+        union = sizes[a] + sizes[b] - common
+        sims = np.divide(common, union, out=np.ones(len(a)), where=union > 0)
+        return float(np.mean(sims))
+
+    @cached_property
+    def _token_ids(self) -> np.ndarray:
+        """Every prompt token as its number (`GramIndex`'s numbering), records one after another."""
+        return np.asarray(self._numbered[1], dtype=np.int64)
+
+    @cached_property
+    def _token_offsets(self) -> list[int]:
+        """Where each record's tokens start in `_token_ids` (and, last, where they end)."""
+        return [0, *np.cumsum(np.asarray(self._numbered[2], dtype=np.int64)).tolist()]
+
+    @cached_property
+    def _token_numbers(self) -> dict[str, int]:
+        """Prompt token -> its number."""
+        return {t: i for i, t in enumerate(self._numbered[0])}
+
+
+@functools.lru_cache(maxsize=64)
+def _pairs(k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (a, b) of 0 <= a < b < k in row order (`np.triu_indices` costs ~30 us a call); shared,
+    so read-only."""
+    pairs = np.triu_indices(k, 1)
+    for side in pairs:
+        side.flags.writeable = False
+    return pairs
+
+
+def _lengths(column: Sequence[str], rows: np.ndarray) -> np.ndarray:
+    return np.fromiter((len(column[i]) for i in rows.tolist()), dtype=np.int64, count=len(rows))
 
 
 class TokenLists(Sequence[list[str]]):

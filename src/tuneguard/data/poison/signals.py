@@ -10,7 +10,7 @@ import numpy as np
 from tuneguard.core import Severity
 
 from .checks import PoisonCheck
-from .clusters import joined_key
+from .clusters import folded_utf8
 from .corpus import Corpus
 from .mining import mine_triggers
 from .model import PoisonFinding
@@ -65,10 +65,10 @@ class LabelFlipCheck(PoisonCheck):
 
     @staticmethod
     def _conflicting_duplicates(corpus: Corpus, labels: list[str]) -> list[int]:
-        by_prompt: dict[str, list[int]] = defaultdict(list)
+        by_prompt: dict[bytes, list[int]] = defaultdict(list)
         for i, joined in enumerate(corpus.examples.prompt_joined):
             if labels[i]:
-                by_prompt[joined_key(joined)].append(i)
+                by_prompt[folded_utf8(joined)].append(i)  # the same prompt up to digits
         bad = []
         for ids in by_prompt.values():
             counts = Counter(labels[i] for i in ids)
