@@ -214,9 +214,10 @@ class Corpus:
     def prompt_similarity(self, records: Sequence[int], drop: set[str], sample: int = 30) -> float:
         """Mean pairwise Jaccard similarity of prompt token sets (minus `drop`) over a sample of records.
 
-        From the numbered prompt tokens, as a 0/1 matrix of the sample's records by their tokens: one
-        matrix product gives every pair's shared tokens (the values of a Python loop over set pairs, in
-        the same order, 5-10x faster)."""
+        From the numbered prompt tokens, each record's set as a bitset over the sample's tokens: one AND and
+        popcount over every pair gives all the shared-token counts at once (the values of a Python loop over
+        set pairs, in the same order, 4x faster). Not a matrix product: BLAS would start threads that spin
+        against the n-gram index building beside this."""
         ids = [int(i) for i in list(records)[:sample]]
         if len(ids) < 2:
             return 1.0
@@ -228,13 +229,13 @@ class Corpus:
             known = [self._token_numbers[t] for t in drop if t in self._token_numbers]
             keep = ~np.isin(tokens_, known)
             tokens_, owner = tokens_[keep], owner[keep]
-        columns = np.unique(tokens_, return_inverse=True)[1].ravel()
-        member = np.zeros((len(ids), int(columns.max()) + 1 if len(columns) else 0))
-        member[owner, columns] = 1.0
-        shared = member @ member.T  # exact: small integer counts in float64
-        sizes = np.diagonal(shared)
-        a, b = _pairs(len(ids))
-        common = shared[a, b]
+        column = np.unique(tokens_, return_inverse=True)[1].ravel()
+        bits = np.zeros((len(ids), (int(column.max()) >> 6) + 1 if len(column) else 1), dtype=np.uint64)
+        bit = np.left_shift(np.uint64(1), (column & 63).astype(np.uint64))
+        np.bitwise_or.at(bits, (owner, column >> 6), bit)
+        a, b = _pairs(len(ids))  # the pairs (a, b > a) in row order
+        sizes = _popcount(bits)
+        common = _popcount(bits[a] & bits[b])
         union = sizes[a] + sizes[b] - common
         sims = np.divide(common, union, out=np.ones(len(a)), where=union > 0)
         return float(np.mean(sims))
@@ -253,6 +254,17 @@ class Corpus:
     def _token_numbers(self) -> dict[str, int]:
         """Prompt token -> its number."""
         return {t: i for i, t in enumerate(self._numbered[0])}
+
+
+def _popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a 2-D uint64 array, as int64."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    as_bytes = words.view(np.uint8).reshape(len(words), -1)
+    return _BYTE_BITS[as_bytes].sum(axis=1, dtype=np.int64)
+
+
+_BYTE_BITS = np.array([bin(v).count("1") for v in range(256)], dtype=np.int64)
 
 
 @functools.lru_cache(maxsize=64)
