@@ -11,9 +11,9 @@ import pytest
 
 from tuneguard.core.policy import DataPolicy
 from tuneguard.data.checks import parse_checks
-from tuneguard.data.pipeline import process_config
+from tuneguard.data.pipeline import IN_FLIGHT, _small_at_the_end, process_config
 from tuneguard.data.process import RecordProcessor
-from tuneguard.data.records import DatasetReader
+from tuneguard.data.records import DatasetReader, items_of
 
 
 @pytest.mark.parametrize("mode", ["scan", "sanitize"])
@@ -176,7 +176,26 @@ def test_two_workers_are_this_process_and_one_pool_process(chat_jsonl: Path, tmp
     two = [(o.line, o.findings) for o in iter_outcomes(DatasetReader(chat_jsonl), config, 2, batch_size=4)]
     pids = Counter(log.read_text().split())
     assert two == one and len(one) >= 40
-    assert len(pids) == 2 and pids[str(os.getpid())] >= 1 and sum(pids.values()) == -(-len(one) // 4)
+    batches = list(_small_at_the_end(DatasetReader(chat_jsonl).batches(4), 2 * IN_FLIGHT))
+    assert len(pids) == 2 and pids[str(os.getpid())] >= 1 and sum(pids.values()) == len(batches)
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_the_last_batches_of_a_pooled_run_are_split_small(suffix: str, tmp_path: Path) -> None:
+    """So that no pool process is left with whole batches queued when the input runs out: the same items
+    in the same order, the last `lookahead` batches in TAIL_PARTS parts each."""
+    path = tmp_path / f"in{suffix}"
+    if suffix == ".csv":
+        path.write_text("text\n" + "".join(f"row {i}\n" for i in range(203)), encoding="utf-8")
+    else:
+        path.write_text("".join(f'{{"text": "row {i}"}}\n' for i in range(203)), encoding="utf-8")
+    whole = list(DatasetReader(path).batches(16))
+    got = list(_small_at_the_end(iter(whole), 3))
+    assert [item for b in got for item in items_of(b)] == [item for b in whole for item in items_of(b)]
+    assert [len(b) for b in got[: len(whole) - 3]] == [16] * (len(whole) - 3)
+    assert [len(b) for b in got[len(whole) - 3 :]] == [4] * 8 + [3, 3, 3, 2]  # 16, 16 and the last 11
+    assert list(_small_at_the_end(iter([]), 3)) == []
+    assert [len(b) for b in _small_at_the_end(iter(whole[:2]), 3)] == [4] * 8  # all of a short input
 
 
 def test_the_result_pipe_holds_whole_batch_results() -> None:

@@ -33,7 +33,7 @@ from .process import (
     run_batch,
     run_scan_batch,
 )
-from .records import Batch, DatasetReader, items_of
+from .records import Batch, DatasetReader, LineBatch, items_of
 
 ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
 MAX_KEPT_FINDINGS = 200_000  # findings kept for --json; counts always cover everything
@@ -149,7 +149,7 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         pool = ProcessPoolExecutor(pooled, mp_context=mp.get_context("fork" if fork else "spawn"),
                                    initializer=init_worker, initargs=(config,))
         _widen_result_pipe(pool)
-        for batch in reader.batches(batch_size):
+        for batch in _small_at_the_end(reader.batches(batch_size), workers * IN_FLIGHT):
             if here is None or sum(not f.done() for f in pending) < pooled * IN_FLIGHT:
                 pending.append(pool.submit(task, batch))
                 release_fork()  # the first submit forked the workers: they have their copy
@@ -171,6 +171,34 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         # After an error or an early stop, queued batches are dropped and the running ones are not waited for.
         if pool is not None:
             pool.shutdown(wait=not pending, cancel_futures=True)
+
+
+TAIL_PARTS = 4  # the last batches of a pooled run are split into this many parts
+
+
+def _small_at_the_end(batches: Iterator[Batch], lookahead: int, parts: int = TAIL_PARTS) -> Iterator[Batch]:
+    """The same items in the same order, the last `lookahead` batches each split into `parts` smaller ones.
+
+    Why: when the input runs out, a pool process still has up to IN_FLIGHT batches queued while this process
+    has none left: with whole batches (~55 ms each on 42k chat records) the last 0.1-0.15 s of a 2-worker
+    records phase ran on one core. Small batches at the end leave at most a few small ones queued. Reading
+    `lookahead` batches ahead is what tells where the end is; results do not depend on batch boundaries
+    (each batch's results are tallied in input order)."""
+    ahead: deque[Batch] = deque()
+    for batch in batches:
+        ahead.append(batch)
+        if len(ahead) > lookahead:
+            yield ahead.popleft()
+    for batch in ahead:
+        yield from _split(batch, parts)
+
+
+def _split(batch: Batch, parts: int) -> list[Batch]:
+    step = max(1, -(-len(batch) // parts))
+    if isinstance(batch, LineBatch):
+        first, lines = batch.first_line, batch.lines
+        return [LineBatch(first + lo, lines[lo : lo + step]) for lo in range(0, len(lines), step)]
+    return [batch[lo : lo + step] for lo in range(0, len(batch), step)]
 
 
 def _run_here(here: Callable[[Batch], Any], batch: Batch) -> Future:
