@@ -63,6 +63,12 @@ def test_a_heap_the_caller_froze_stays_frozen() -> None:
     assert kept
 
 
+def test_the_heap_is_frozen_on_entry_before_any_pool_forks() -> None:
+    with FrozenAsItGrows() as heap:
+        assert heap.active and gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
 def test_nothing_is_frozen_while_the_collector_is_off() -> None:
     gc.disable()
     try:
