@@ -244,3 +244,25 @@ def test_an_error_in_this_process_comes_in_input_order(chat_jsonl: Path, tmp_pat
     failed_at = int(str(failure.value).rsplit(" ", 1)[1])
     assert seen == list(range(1, failed_at))
 
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_strict_error_before_a_truncated_end_is_the_one_reported(workers: int, tmp_path: Path) -> None:
+    """Errors come in input order although --workers reads batches ahead: a malformed line 11 (--strict)
+    before a gzip stream cut short; without --strict the unreadable end is reported, naming the file."""
+    import gzip
+    import json
+
+    from tuneguard.core import UserError
+    from tuneguard.data.pipeline import scan_dataset
+
+    rows = [json.dumps({"messages": [{"role": "user", "content": f"hello number {i}"},
+                                     {"role": "assistant", "content": "ok"}]}) for i in range(4000)]
+    rows[10] = "{bad"
+    packed = gzip.compress(("\n".join(rows) + "\n").encode())
+    path = tmp_path / "in.jsonl.gz"
+    path.write_bytes(packed[:-30])
+    with pytest.raises(UserError, match=r"in\.jsonl\.gz:11: malformed json \(--strict\)"):
+        scan_dataset(str(path), DataPolicy(), parse_checks([]), workers=workers, strict=True)
+    with pytest.raises(UserError, match=r"in\.jsonl\.gz: cannot read"):
+        scan_dataset(str(path), DataPolicy(), parse_checks([]), workers=workers)

@@ -20,7 +20,9 @@ from types import TracebackType
 
 class FrozenAsItGrows:
     """`with FrozenAsItGrows() as heap:` ... `heap.settle()` after each batch. Does nothing when the
-    collector is off or when the caller froze objects itself (a later unfreeze would also release those)."""
+    collector is off or when the caller froze objects itself (a later unfreeze would also release those).
+    Two scans overlapping in threads of one process: the second does nothing, and the first's unfreeze at
+    its end releases the second's heap too, which then loses the speed-up, not results."""
 
     def __init__(self) -> None:
         self.active = False

@@ -132,7 +132,9 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
     IN_FLIGHT batches queued (without `here`, `workers` pool processes). This process reads the input and
     tallies the results anyway: with a pool process per core on top of it the cores were over-subscribed,
     and every batch a pool process handles crosses the process boundary twice (bench/RESULTS.md "## data on
-    Ray"). At most IN_FLIGHT batches per process are pending (constant memory)."""
+    Ray"). At most IN_FLIGHT batches per process are pending, and as many are read ahead (constant
+    memory). An input that cannot be read to its end raises after the results of what was read before it,
+    so errors come in input order (a --strict error before a truncated end is the one reported)."""
     pooled = workers - 1 if here is not None else workers
     fork = "fork" in mp.get_all_start_methods()
     # Built here, before the fork, the recognizers' compiled patterns and the Hyperscan database are
@@ -149,7 +151,16 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
         pool = ProcessPoolExecutor(pooled, mp_context=mp.get_context("fork" if fork else "spawn"),
                                    initializer=init_worker, initargs=(config,))
         _widen_result_pipe(pool)
-        for batch in _small_at_the_end(reader.batches(batch_size), workers * IN_FLIGHT):
+        batches = _small_at_the_end(reader.batches(batch_size), workers * IN_FLIGHT)
+        read_error: UserError | None = None
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                break
+            except UserError as exc:  # unreadable further on: the batches read before come first
+                read_error = exc
+                break
             if here is None or sum(not f.done() for f in pending) < pooled * IN_FLIGHT:
                 pending.append(pool.submit(task, batch))
                 release_fork()  # the first submit forked the workers: they have their copy
@@ -159,6 +170,8 @@ def _pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_si
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+        if read_error is not None:
+            raise read_error
     except BrokenProcessPool as exc:
         # Killed for memory, or its start-up (the initializer: recognizers, an NER model) failed, in which
         # case the worker logged the error above this message.
@@ -185,10 +198,14 @@ def _small_at_the_end(batches: Iterator[Batch], lookahead: int, parts: int = TAI
     `lookahead` batches ahead is what tells where the end is; results do not depend on batch boundaries
     (each batch's results are tallied in input order)."""
     ahead: deque[Batch] = deque()
-    for batch in batches:
-        ahead.append(batch)
-        if len(ahead) > lookahead:
-            yield ahead.popleft()
+    try:
+        for batch in batches:
+            ahead.append(batch)
+            if len(ahead) > lookahead:
+                yield ahead.popleft()
+    except Exception:
+        yield from ahead  # what was read before a read error comes first, as without the look-ahead
+        raise
     for batch in ahead:
         yield from _split(batch, parts)
 

@@ -10,6 +10,9 @@ import numpy as np
 import pytest
 
 from tuneguard.data.poison.clusters import (
+    BANDS,
+    NUM_PERM,
+    SHINGLE,
     _component_minima,
     first_equal,
     first_seen_ids,
@@ -18,8 +21,9 @@ from tuneguard.data.poison.clusters import (
     near_duplicate_groups,
     record_key,
     response_clusters,
+    signatures,
 )
-from tuneguard.data.poison.collect import ExampleSet
+from tuneguard.data.poison.collect import ExampleBatch, ExampleSet
 from tuneguard.data.poison.corpus import Corpus
 
 from .synth import Generator, examples
@@ -101,7 +105,8 @@ def test_response_clusters_keep_groups_in_order_of_their_first_member() -> None:
 
 
 def test_folded_bytes_tell_texts_apart_as_their_keys_do() -> None:
-    texts = ["ticket 123", "ticket 456", "ticket 12", "ticket ١٢٣", "票号 789", "票号 000", "x", ""]
+    texts = ["ticket 123", "ticket 456", "ticket 12", "ticket ١٢٣", "票号 789", "票号 000", "x", "",
+             "lone \ud800 1", "lone \ud800 2", "lone \udfff 1", "١", "0"]
     for a in texts:
         for b in texts:
             assert (folded_utf8(a) == folded_utf8(b)) == (joined_key(a) == joined_key(b))
@@ -113,16 +118,57 @@ def corpus() -> Corpus:
     return Corpus(ExampleSet(examples(pairs)))
 
 
-def test_groups_equal_the_groups_of_the_keys_themselves(corpus) -> None:
+def _dict_groups(keys: list[str], sigs: np.ndarray, threshold: float) -> np.ndarray:
+    """The grouping written the direct way (as before the numpy numbering): keys numbered in a dict, the
+    first key of each LSH bucket from `np.unique`, a union-find whose roots are the smallest key numbers."""
+    numbers: dict[str, int] = {}
+    key_id = np.array([numbers.setdefault(k, len(numbers)) for k in keys], dtype=np.int64)
+    firsts = np.unique(key_id, return_index=True)[1]
+    sigs, lengths = sigs[firsts], np.array([len(k) for k in numbers])
+    parent = list(range(len(numbers)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for band in range(BANDS):
+        block = sigs[:, band * (NUM_PERM // BANDS) : (band + 1) * (NUM_PERM // BANDS)]
+        buckets: dict[tuple, int] = {}
+        for i, row in enumerate(map(tuple, block.tolist())):
+            lead = buckets.setdefault(row, i) if lengths[i] >= 2 * SHINGLE else i
+            if lead != i and (sigs[lead] == sigs[i]).mean() >= threshold:
+                a, b = root(lead), root(i)
+                parent[max(a, b)] = min(a, b)
+    return np.array([root(i) for i in range(len(numbers))], dtype=np.int64)[key_id]
+
+
+@pytest.fixture(scope="module")
+def batched() -> Corpus:
+    """A corpus whose examples came from worker batches, with their stored signatures, and duplicates."""
+    pairs = Generator(seed=43).clean(500)
+    data = examples(pairs + pairs[:60])
+    rows = [(e.line, e.prompt, e.response, " ".join(e.prompt_tokens), " ".join(e.response_tokens))
+            for e in ExampleSet(data)]
+    collected = ExampleSet()
+    for lo in range(0, len(rows), 64):
+        collected.add_batch(ExampleBatch.of(rows[lo : lo + 64]))
+    assert collected.facts() is not None
+    return Corpus(collected)
+
+
+@pytest.mark.parametrize("which", ["corpus", "batched"])
+def test_groups_equal_the_direct_grouping_of_the_keys(which, request) -> None:
+    corpus = request.getfixturevalue(which)
     columns = corpus.examples
-    responses = near_duplicate_groups(keys=[joined_key(r) for r in columns.response_joined])
-    records = near_duplicate_groups(
-        keys=[record_key(p, r) for p, r in zip(columns.prompt_joined, columns.response_joined, strict=True)],
-        threshold=0.9,
-    )
+    response_keys = [joined_key(r) for r in columns.response_joined]
+    record_keys = list(map(record_key, columns.prompt_joined, columns.response_joined))
+    responses = _dict_groups(response_keys, signatures(response_keys), 0.7)
+    records = _dict_groups(record_keys, signatures(record_keys), 0.9)
     assert np.array_equal(corpus.response_groups[1], responses)
     assert np.array_equal(corpus.record_groups, records)
-    assert len(set(responses.tolist())) < corpus.n  # the generated data does repeat responses
+    assert np.array_equal(near_duplicate_groups(keys=response_keys), responses)
+    assert len(set(responses.tolist())) < corpus.n and len(set(records.tolist())) < corpus.n  # repeats
 
 
 def test_distinct_prompts_count_prompts_up_to_digits(corpus) -> None:
@@ -150,4 +196,6 @@ def test_prompt_similarity_is_the_mean_jaccard_of_token_sets(corpus) -> None:
             drop = set(list(corpus.token_set(ids[0]))[:2]) | {"not-a-token-at-all"}
         if ids and rng.random() < 0.1:
             drop = set(corpus.token_set(ids[0]))  # a record left without tokens
+        if ids and rng.random() < 0.2:
+            ids[-1] -= corpus.n  # a negative index counts from the end, as in a list
         assert corpus.prompt_similarity(ids, drop) == reference(ids, drop)

@@ -218,7 +218,8 @@ class Corpus:
         popcount over every pair gives all the shared-token counts at once (the values of a Python loop over
         set pairs, in the same order, 4x faster). Not a matrix product: BLAS would start threads that spin
         against the n-gram index building beside this."""
-        ids = [int(i) for i in list(records)[:sample]]
+        rows_of = range(self.n)  # a record number as a list index: negative ones count from the end
+        ids = [rows_of[int(i)] for i in list(records)[:sample]]
         if len(ids) < 2:
             return 1.0
         offsets, numbered = self._token_offsets, self._token_ids
