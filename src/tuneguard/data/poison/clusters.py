@@ -126,17 +126,25 @@ def near_duplicate_groups(
     threshold: float = 0.7,
     fold_digits: bool = True,
     keys: Sequence[str] | None = None,
+    known_signatures: np.ndarray | None = None,
 ) -> np.ndarray:
     """Group id per text: exact duplicates of the normalized key, then LSH-banded MinHash near-duplicates
     whose signature agreement (an estimate of Jaccard similarity) is at least `threshold`. Pass `keys` when
-    the normalized keys (`cluster_key`) are already known. A group's id is the number of its first key in
-    order of first appearance."""
+    the normalized keys (`cluster_key`) are already known, and `known_signatures` when their signatures are
+    too (one row per entry of `keys`, duplicates included: `signatures` of that key). A group's id is the
+    number of its first key in order of first appearance."""
     if keys is None:
         keys = [cluster_key(t, fold_digits) for t in texts or ()]
     key_id, first = first_seen_ids(keys)
     ukeys = [keys[i] for i in first.tolist()]
     lengths = np.fromiter(map(len, ukeys), dtype=np.int64, count=len(ukeys))
-    return group_near_duplicates(key_id, lengths, signatures(ukeys), threshold)
+    if known_signatures is None:
+        sigs = signatures(ukeys)
+    elif len(known_signatures) != len(keys):
+        raise ValueError("known_signatures: one row per key expected")
+    else:
+        sigs = known_signatures[first]  # each key's first row
+    return group_near_duplicates(key_id, lengths, sigs, threshold)
 
 
 def group_near_duplicates(

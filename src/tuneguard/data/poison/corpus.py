@@ -20,6 +20,7 @@ from .clusters import (
     folded_utf8,
     group_near_duplicates,
     joined_key,
+    near_duplicate_groups,
     record_key,
     response_clusters,
     signatures,
@@ -154,10 +155,8 @@ class Corpus:
         # strings, not (prompt, response) tuples: tuples are tracked by the garbage collector, and 10^4 new
         # ones start a collection over the whole heap
         keys = list(map(record_key, prompts, responses))
-        key_id, first = first_seen_ids(keys)
         known = self._facts.record_signatures if self._facts is not None else None
-        sigs = signatures([keys[i] for i in first]) if known is None else known[first]
-        return group_near_duplicates(key_id, _lengths(keys, first), sigs, 0.9)
+        return near_duplicate_groups(keys=keys, threshold=0.9, known_signatures=known)
 
     def distinct_prompts(self, records: Iterable[int]) -> int:
         """How many different prompts `records` have, up to digits (as `joined_key` compares them)."""
