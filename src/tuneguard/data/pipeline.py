@@ -33,7 +33,7 @@ from .process import (
     run_batch,
     run_scan_batch,
 )
-from .records import Batch, DatasetReader, LineBatch, items_of
+from .records import Batch, DatasetReader, items_of, split_batch
 
 ProgressFn = Callable[[int, int, int], None]  # records, bytes read, total bytes
 MAX_KEPT_FINDINGS = 200_000  # findings kept for --json; counts always cover everything
@@ -207,15 +207,7 @@ def _small_at_the_end(batches: Iterator[Batch], lookahead: int, parts: int = TAI
         yield from ahead  # what was read before a read error comes first, as without the look-ahead
         raise
     for batch in ahead:
-        yield from _split(batch, parts)
-
-
-def _split(batch: Batch, parts: int) -> list[Batch]:
-    step = max(1, -(-len(batch) // parts))
-    if isinstance(batch, LineBatch):
-        first, lines = batch.first_line, batch.lines
-        return [LineBatch(first + lo, lines[lo : lo + step]) for lo in range(0, len(lines), step)]
-    return [batch[lo : lo + step] for lo in range(0, len(batch), step)]
+        yield from split_batch(batch, parts)
 
 
 def _run_here(here: Callable[[Batch], Any], batch: Batch) -> Future:

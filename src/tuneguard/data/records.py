@@ -94,6 +94,15 @@ def items_of(batch: Batch) -> list[RawItem]:
     return batch.items() if type(batch) is LineBatch else batch
 
 
+def split_batch(batch: Batch, parts: int) -> list[Batch]:
+    """The batch as up to `parts` consecutive smaller batches of the same form (line numbers kept)."""
+    step = max(1, -(-len(batch) // parts))
+    if type(batch) is LineBatch:
+        first, lines = batch.first_line, batch.lines
+        return [LineBatch(first + lo, lines[lo : lo + step]) for lo in range(0, len(lines), step)]
+    return [batch[lo : lo + step] for lo in range(0, len(batch), step)]
+
+
 class CountingReader(io.RawIOBase):
     """Counts bytes read from the underlying (compressed) file so progress can show MB/s of input."""
 
