@@ -123,6 +123,8 @@ class ResponseClusterCheck(PoisonCheck):
     def run(self, corpus: Corpus) -> list[PoisonFinding]:
         out = []
         min_prompts = max(corpus.settings.min_support, 5)
+        # A cluster's responses are mostly the same string: each distinct one is tokenized once.
+        response_sets: dict[str, frozenset[str]] = {}
         for o in corpus.outcomes:  # (no clusters in classification-style data: there labels repeat by design)
             if o.kind != "response_cluster":
                 continue
@@ -134,7 +136,7 @@ class ResponseClusterCheck(PoisonCheck):
                 continue
             sample = ids[:200]
             sim = corpus.prompt_similarity(sample, set())
-            overlap = float(np.mean([_overlap(corpus, i) for i in sample]))
+            overlap = float(np.mean([_overlap(corpus, i, response_sets) for i in sample]))
             refusal = is_refusal(corpus.examples.responses[ids[0]])
             unusual = sim < 0.5 and overlap < 0.3 and not refusal
             score = np.log2(distinct) * (1 - sim) * (1 - overlap) * (0.25 if refusal else 1.0)
@@ -172,11 +174,15 @@ class ResponseClusterCheck(PoisonCheck):
         return out
 
 
-def _overlap(corpus: Corpus, i: int) -> float:
+def _overlap(corpus: Corpus, i: int, response_sets: dict[str, frozenset[str]]) -> float:
+    """Share of record i's distinct prompt tokens that its response repeats."""
     p = corpus.token_set(i)
     if not p:
         return 0.0
-    r = set(tokens(corpus.examples.responses[i][:2000]))
+    head = corpus.examples.responses[i][:2000]
+    r = response_sets.get(head)
+    if r is None:
+        r = response_sets[head] = frozenset(tokens(head))
     return len(p & r) / len(p)
 
 
