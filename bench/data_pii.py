@@ -126,6 +126,78 @@ def time_engine(texts: list[str]) -> tuple[float, int]:
     return size / (time.process_time() - started) / 1e6, n
 
 
+def time_floor(path: Path, limit_bytes: int) -> dict[str, float]:
+    """What the steps every pure-Python scan of this design must take cost alone, per CPU second (best of 3),
+    on the first `limit_bytes` of the file: parsing each line and walking its string fields, the Hyperscan
+    prefilter over each field text, and the exact `re` pass of the patterns the prefilter let through. No
+    validation, context scoring, findings or tallying: the sum is a bound on any Python-level tuning of
+    the rest (short texts, which the engine remembers, count once, as in the engine)."""
+    from tuneguard.data import PiiEngine
+    from tuneguard.data.fields import string_fields
+    from tuneguard.data.pii.matcher import CombinedMatcher
+    from tuneguard.data.pii.spans import PiiSpan
+
+    lines, read = [], 0
+    with open(path, "rb") as fh:
+        for line in fh:
+            lines.append(line)
+            read += len(line)
+            if read >= limit_bytes:
+                break
+    size = read / 1e6
+    recognizers = PiiEngine().recognizers
+    matcher = CombinedMatcher(recognizers)
+    texts: list[str] = []
+
+    def best(step) -> float:
+        times = []
+        for _ in range(3):
+            started = time.process_time()
+            step()
+            times.append(time.process_time() - started)
+        return min(times)
+
+    def parse() -> None:
+        texts.clear()
+        for line in lines:
+            texts.extend(value for _, value in string_fields(orjson.loads(line)))
+
+    parse_s = best(parse)
+    short = {t for t in texts if 3 <= len(t) <= 64}
+    work = [t for t in texts if len(t) > 64] + sorted(short)
+    slots: list[list[tuple[int, int]]] = []
+
+    def prefilter() -> None:
+        slots.clear()
+        slots.extend(matcher.hits(t) for t in work)
+
+    prefilter_s = best(prefilter)
+
+    def exact() -> None:
+        for text, hits in zip(work, slots, strict=True):
+            for ri, pi in hits:
+                for _ in recognizers[ri].compiled[pi].finditer(text):
+                    pass
+
+    exact_s = best(exact)
+    matches: list[int] = []
+
+    def bare() -> None:
+        # The least a Python recognizer does per match: its span, the value, one span object (no validation).
+        matches.clear()
+        for text, hits in zip(work, slots, strict=True):
+            for ri, pi in hits:
+                for m in recognizers[ri].compiled[pi].finditer(text):
+                    start, end = m.span()
+                    value = text[start:end]
+                    matches.append(PiiSpan("X", start, end, 1.0, "bare", "LOW").end - len(value))
+
+    bare_s = best(bare)
+    return {"mb": size, "parse": size / parse_s, "prefilter": size / prefilter_s, "exact": size / exact_s,
+            "floor": size / (parse_s + prefilter_s + exact_s), "matches_per_mb": len(matches) / size,
+            "us_per_match": (bare_s - exact_s) / max(len(matches), 1) * 1e6}
+
+
 def time_presidio(texts: list[str]) -> tuple[float, int]:
     import spacy
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
@@ -175,6 +247,7 @@ def main() -> None:
         rows.append((f"tuneguard data scan --checks pii,secrets,clean --workers {args.workers[-1]}", r))
     texts = field_texts(path, int(args.engine_mb * 1e6))
     engine_mbps, engine_n = time_engine(texts)
+    floor = time_floor(path, int(args.engine_mb * 1e6))
     presidio = None
     if not args.skip_presidio:
         sample = field_texts(path, int(args.presidio_mb * 1e6))
@@ -187,6 +260,8 @@ def main() -> None:
     for name, r in rows:
         print(f"| {name} | {r['mb_per_s']:.2f} | {r['mb_per_cpu_s']:.2f} | {r['rss_mb']:.0f} | {r['findings']:,} |")  # noqa: E501
     print(f"| tuneguard PiiEngine.find, {args.engine_mb:g} MB of field texts | | {engine_mbps:.2f} | | {engine_n:,} |")  # noqa: E501
+    print(f"| pure-Python floor of this design, first {floor['mb']:.1f} MB: parse+walk, Hyperscan prefilter, "
+          f"exact re; no validation, no findings | | {floor['floor']:.2f} | | |")
     if presidio:
         print(f"| tuneguard PiiEngine.find, Presidio sample ({args.presidio_mb:g} MB) | | {engine_sample_mbps:.2f} | | "  # noqa: E501
               f"{engine_sample_n:,} |")
@@ -194,6 +269,13 @@ def main() -> None:
               f"{presidio[1]:,} |")
         print(f"\nengine / Presidio on the same sample, per CPU second: {engine_sample_mbps / presidio[0]:.0f}x; "  # noqa: E501
               f"end-to-end 1-worker scan / Presidio: {rows[0][1]['mb_per_cpu_s'] / presidio[0]:.0f}x")
+    print(f"\nfloor steps alone, MB/CPU-s: parse+walk {floor['parse']:.1f}, Hyperscan prefilter "
+          f"{floor['prefilter']:.1f}, exact re {floor['exact']:.1f}; "
+          f"1-worker scan / floor: {rows[0][1]['mb_per_cpu_s'] / floor['floor']:.2f}")
+    left = 1 / 20 - 1 / floor["floor"]  # CPU-s per MB that 20 MB/s per core leaves beyond the floor
+    print(f"{floor['matches_per_mb']:,.0f} pattern matches per MB; the barest Python loop over them (span, "
+          f"value, span object) costs {floor['us_per_match']:.2f} us per match; 20 MB/s per core leaves "
+          f"{left * 1e6 / floor['matches_per_mb']:.2f} us per match for validation, context, findings, tally")
 
 
 if __name__ == "__main__":
