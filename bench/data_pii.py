@@ -6,6 +6,9 @@ Run: .venv/bin/python bench/data_pii.py --mb 100            (default 100 MB; --m
 Prints one table: tuneguard end-to-end `data scan` (1 and 2 worker processes, PII+secret checks and all
 default checks), the bare engine on the same texts, and Presidio's AnalyzerEngine with pattern recognizers
 only on a blank spaCy pipeline, run on a sample of the same texts (its MB/s is extrapolated from the sample).
+It also prints the floor of any pure-Python scan of this design, timed in the same run (parsing and walking
+the records, the Hyperscan prefilter, the exact patterns, nothing else), the pattern matches per MB and the
+cost of the barest Python loop over them: the per-match budget that 20 MB/s per core would leave.
 Throughput is reported per wall second and per CPU second of the whole process tree (the machine is shared).
 Peak RSS is the whole process tree (parent + workers), sampled every 50 ms.
 """
