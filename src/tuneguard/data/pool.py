@@ -20,7 +20,7 @@ RESULT_PIPE_BYTES = 4 << 20  # pool processes' result pipe: several whole batch 
 
 
 def run_pooled(reader: DatasetReader, config: ProcessConfig, workers: int, batch_size: int,
-            task: Callable[[Batch], Any], here: Callable[[Batch], Any] | None) -> Iterator[Any]:
+               task: Callable[[Batch], Any], here: Callable[[Batch], Any] | None) -> Iterator[Any]:
     """Every batch's result, in input order, from `workers` processes: `task` in workers - 1 pool processes
     and `here` in this one, which takes a batch itself whenever each pool process already has
     IN_FLIGHT batches queued (without `here`, `workers` pool processes). This process reads the input and
