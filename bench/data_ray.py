@@ -20,6 +20,13 @@ this machine at that moment (2 x one copy alone / the pair) is the ceiling for a
 2-core VM of bench/RESULTS.md it moves from minute to minute, between ~1.2x (each copy of the pair needs more
 CPU seconds than one copy alone) and ~2.0x. Each x2 / x1 is reported as a share of that ceiling, per round
 and from each job's best run; a ceiling that comes out above 2x (the single run was slowed) is capped at 2x.
+
+The bound of any split of the records into two processes is measured too ("split"): two copies of the local
+single-worker scan side by side, one on each half of the corpus. They exchange nothing and share no tally, so
+the slower half's records phase is the shortest records phase two workers can have here. The poisoning
+statistics after the last record need every example, so they cannot be split that way: the bound of a
+2-worker scan is that records phase plus the local x2 run's own tail, and x2 / x1 is also reported as a share
+of the speed-up that bound allows.
 """
 from __future__ import annotations
 
@@ -99,17 +106,20 @@ def run(path: Path, engine: str, workers: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_pair(path: Path) -> dict:
-    """The machine's own ceiling for two processes: two copies of the local single-worker scan whose warm
-    scans start together. Two copies do twice the work of one, with no coordination at all, so 2 x (one copy
-    alone) / (the pair's time) is the most that two workers can gain here, measured on this very workload."""
-    argv = [sys.executable, "-c", CHILD, str(path), "local", "1", "paired"]
+def run_pair(paths: tuple[Path, Path]) -> dict:
+    """Two copies of the local single-worker scan, one on each path, whose warm scans start together.
+
+    On the same path twice: the machine's own ceiling for two processes. Two copies do twice the work of one,
+    with no coordination at all, so 2 x (one copy alone) / (the pair's time) is the most that two workers can
+    gain here, measured on this very workload. On the two halves of the corpus: the records phase of a
+    perfect split (see the module docstring)."""
     with tempfile.TemporaryDirectory() as tmp:
         logs = [Path(tmp) / f"copy{i}.err" for i in range(2)]
         procs = []
         try:
-            for log in logs:  # stderr to a file: an unread pipe could fill and stall a copy
+            for path, log in zip(paths, logs, strict=True):  # stderr to a file: an unread pipe could stall
                 with log.open("w") as err:
+                    argv = [sys.executable, "-c", CHILD, str(path), "local", "1", "paired"]
                     procs.append(subprocess.Popen(argv, env=_env(), stdin=subprocess.PIPE,
                                                   stdout=subprocess.PIPE, stderr=err, text=True))
             for proc, log in zip(procs, logs, strict=True):
@@ -154,9 +164,11 @@ def main() -> None:
         size = path.stat().st_size
         print(f"corpus: {records:,} records, {size / 1e6:.1f} MB; "
               f"sha256 {hashlib.sha256(path.read_bytes()).hexdigest()[:16]}")
+        halves = _halves(path, Path(tmp))
         loads = [os.getloadavg()[0]]
         configs = [(engine, workers) for engine in args.engines.split(",") for workers in (1, 2)]
-        jobs = [*configs, "pair"]
+        jobs = [*configs, "pair", "split"]
+        pairs = {"pair": (path, path), "split": halves}
         rounds: list[dict] = []
         # Round-robin, not one configuration after another: this shared VM's speed drifts by up to 2x within
         # minutes, so x2 is compared with the x1 run of the same round (seconds apart); each round starts one
@@ -164,7 +176,7 @@ def main() -> None:
         for r in range(args.repeat):
             rounds.append({})
             for job in jobs[r % len(jobs):] + jobs[: r % len(jobs)]:
-                rounds[-1][job] = run_pair(path) if job == "pair" else run(path, *job)
+                rounds[-1][job] = run_pair(pairs[job]) if job in pairs else run(path, *job)
                 loads.append(os.getloadavg()[0])
         results = []
         for engine, workers in configs:
@@ -181,6 +193,7 @@ def main() -> None:
                   f"({whole[0]:.2f}-{whole[-1]:.2f}), records phase median {statistics.median(rec):.2f}x "
                   f"({rec[0]:.2f}-{rec[-1]:.2f}), {len(rounds)} rounds")
         _print_ceiling(rounds, [e for e, _ in configs[::2]])
+        _print_split_bound(rounds)
     base = results[0][2]
     ray1 = results[2][2] if len(results) > 2 else base
     if any(rnd["pair"]["digests"] != {base["digest"]} for rnd in rounds):
@@ -238,6 +251,38 @@ def _print_ceiling(rounds: list[dict], engines: list[str]) -> None:
         speedup = best((engine, 1)) / best((engine, 2))
         line += f"; {engine} x2/x1 {speedup:.2f}x = {speedup / ceiling:.0%} of it"
     print(line)
+
+
+def _halves(path: Path, folder: Path) -> tuple[Path, Path]:
+    """The corpus's first and second half of lines, as two files."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    out = (folder / "first-half.jsonl", folder / "second-half.jsonl")
+    out[0].write_bytes(b"".join(lines[: len(lines) // 2]))
+    out[1].write_bytes(b"".join(lines[len(lines) // 2 :]))
+    return out
+
+
+def _print_split_bound(rounds: list[dict]) -> None:
+    """Per round: the records phase of a perfect split (the slower half), the local x2 run's tail, the
+    speed-up they allow against local x1, and the share of it local x2 reached."""
+    bounds, shares, records = [], [], []
+    for i, rnd in enumerate(rounds, 1):
+        split, one, two = rnd["split"], rnd[("local", 1)], rnd[("local", 2)]
+        tail = two["warm_scan_s"] - two["warm_records_s"]
+        bound = one["warm_scan_s"] / (split["warm_records_s"] + tail)
+        speedup = one["warm_scan_s"] / two["warm_scan_s"]
+        bounds.append(bound)
+        shares.append(speedup / bound)
+        records.append(split["warm_records_s"] / two["warm_records_s"])
+        print(f"  round {i}: local x1 {one['warm_scan_s']:.2f} s (records {one['warm_records_s']:.2f}), x2 "
+              f"{two['warm_scan_s']:.2f} s (records {two['warm_records_s']:.2f} + tail {tail:.2f}); halves "
+              f"side by side, records {split['warm_records_s']:.2f} s; bound {bound:.2f}x; local x2/x1 "
+              f"{speedup:.2f}x = {speedup / bound:.0%} of it")
+    print(f"  bound of a 2-worker scan with its tail after the last record: median "
+          f"{statistics.median(bounds):.2f}x ({min(bounds):.2f}-{max(bounds):.2f}); local x2/x1 as a share "
+          f"of it: median {statistics.median(shares):.0%} ({min(shares):.0%}-{max(shares):.0%}); local x2 "
+          f"records phase against the halves': median {statistics.median(records):.0%} "
+          f"({min(records):.0%}-{max(records):.0%})")
 
 
 if __name__ == "__main__":
