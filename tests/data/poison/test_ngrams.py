@@ -97,3 +97,22 @@ def test_mined_triggers_do_not_depend_on_the_gram_hash(planted, monkeypatch) -> 
     monkeypatch.setattr(GramIndex, "_hashes", remixed)
     after = [f.to_dict() for f in scan_poisoning(data)]
     assert len(before) >= 2 and after == before
+
+
+def test_a_32_bit_index_has_the_arrays_and_findings_of_a_64_bit_one(planted, monkeypatch) -> None:
+    """Below MAX_INT32_TOKENS the index holds records and positions as 32-bit integers (memory); a corpus
+    past it gets 64-bit ones. Forced to 64 bits, the same corpus gives the same arrays and findings."""
+    from tuneguard.data.poison import ngrams, scan_poisoning
+
+    numbered = ExampleSet(planted).numbering()
+    narrow = GramIndex.from_ids(*numbered)
+    narrow_findings = [f.to_dict() for f in scan_poisoning(planted)]
+    monkeypatch.setattr(ngrams, "MAX_INT32_TOKENS", 0)
+    wide = GramIndex.from_ids(*numbered)
+    assert narrow_findings and [f.to_dict() for f in scan_poisoning(planted)] == narrow_findings
+    for n in range(1, narrow.max_n + 1):
+        assert narrow.recs[n].dtype == np.int32 and wide.recs[n].dtype == np.int64
+        assert narrow.first_pos[n].dtype == np.int32 and wide.first_pos[n].dtype == np.int64
+        assert np.array_equal(narrow.hash[n], wide.hash[n])
+        assert np.array_equal(narrow.recs[n], wide.recs[n])
+        assert np.array_equal(narrow.first_pos[n], wide.first_pos[n])
